@@ -1,0 +1,1 @@
+//! One typed configuration: `tellonce.toml` plus `TELLONCE_*` environment overrides.

@@ -1,0 +1,1 @@
+//! The hub subgraph: async-graphql objects served in process beside the departments.

@@ -1,0 +1,1 @@
+//! The signed, hash-chained, Merkle-proved audit ledger.

@@ -1,0 +1,14 @@
+//! tellonce: a GraphQL federation hub for government.
+//!
+//! Departments publish their own subgraphs; the hub composes them into one
+//! supergraph, plans and executes federated operations, and adds capabilities
+//! of its own (the audit ledger, tell-us-once, border coordination) through an
+//! in-process hub subgraph. See `ARCHITECTURE.md` for the map.
+
+pub mod config;
+pub mod error_code;
+pub mod gateway;
+pub mod http;
+pub mod hub;
+pub mod ledger;
+pub mod store;

@@ -1,0 +1,1 @@
+//! Storage: diesel over SQLite and PostgreSQL with one code path.
