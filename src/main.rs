@@ -1,1 +1,3 @@
+//! The `tellonce` command line.
+
 fn main() {}

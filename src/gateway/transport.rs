@@ -1,0 +1,28 @@
+//! How the executor reaches a subgraph: over pooled HTTP for departments, or
+//! in process for the hub's own subgraph. Both speak GraphQL-over-HTTP JSON.
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+
+/// One request to a subgraph: the JSON body (`query`, `variables`,
+/// `operationName`) already serialized, plus headers to forward.
+#[derive(Debug, Clone)]
+pub struct SubgraphRequest {
+    pub body: Bytes,
+    pub headers: Vec<(String, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("subgraph {subgraph} is unavailable: {reason}")]
+    Unavailable { subgraph: String, reason: String },
+    #[error("subgraph {subgraph} did not answer within {millis} ms")]
+    Timeout { subgraph: String, millis: u64 },
+    #[error("subgraph {subgraph} answered HTTP {status}")]
+    Status { subgraph: String, status: u16, body: Bytes },
+}
+
+/// A way to send one GraphQL request to one subgraph and get its raw JSON back.
+pub trait SubgraphTransport: Send + Sync {
+    fn call(&self, request: SubgraphRequest) -> BoxFuture<'_, Result<Bytes, TransportError>>;
+}
