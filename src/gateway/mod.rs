@@ -2,6 +2,7 @@
 //! `hive-router-query-planner`, the plan cache, and execution of query plans
 //! against department subgraphs and the in-process hub subgraph.
 
+pub mod compose;
 pub mod request;
 pub mod response;
 pub mod transport;
