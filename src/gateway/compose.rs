@@ -198,7 +198,7 @@ fn scalar_graphs(document: &Document<'static, String>) -> BTreeMap<String, BTree
     users
 }
 
-fn named_type(ty: &graphql_tools::parser::schema::Type<'static, String>) -> &str {
+fn named_type<'t>(ty: &'t graphql_tools::parser::schema::Type<'static, String>) -> &'t str {
     use graphql_tools::parser::schema::Type;
     match ty {
         Type::NamedType(name) => name,
