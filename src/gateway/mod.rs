@@ -3,6 +3,7 @@
 //! against department subgraphs and the in-process hub subgraph.
 
 pub mod compose;
+pub mod reload;
 pub mod request;
 pub mod response;
 pub mod transport;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SDLExportOptions};
 
-pub use status::{GatewayStatus, SubgraphStatus};
+pub use status::GatewayStatus;
 pub use transport::InProcessTransport;
 
 /// The subgraph name the hub registers itself under.

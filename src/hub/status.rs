@@ -3,22 +3,53 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Object, SimpleObject};
+use async_graphql::{Context, Object};
 
-/// Health of one subgraph as the executor last saw it.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct SubgraphStatus {
-    pub name: String,
-    pub url: String,
-    /// False after a failed call, true again after a successful one.
-    pub healthy: bool,
-    pub last_error: Option<String>,
-}
+use crate::gateway::reload::LiveGateway;
+pub use crate::gateway::SubgraphStatus;
 
-/// The live gateway as the hub subgraph sees it; implemented by the reloadable gateway.
+/// The live gateway as the hub subgraph sees it.
 pub trait GatewayStatus: Send + Sync {
     fn supergraph_hash(&self) -> String;
     fn subgraphs(&self) -> Vec<SubgraphStatus>;
+}
+
+impl GatewayStatus for LiveGateway {
+    fn supergraph_hash(&self) -> String {
+        self.current()
+            .map(|gateway| gateway.supergraph().hash().to_owned())
+            .unwrap_or_default()
+    }
+
+    fn subgraphs(&self) -> Vec<SubgraphStatus> {
+        self.current()
+            .map(|gateway| gateway.subgraph_health())
+            .unwrap_or_default()
+    }
+}
+
+/// Health of one subgraph as the executor last saw it.
+pub struct SubgraphHealthObject(SubgraphStatus);
+
+#[Object(name = "SubgraphStatus")]
+impl SubgraphHealthObject {
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn url(&self) -> &str {
+        &self.0.url
+    }
+
+    /// False after a failed call, true again after a successful one.
+    async fn healthy(&self) -> bool {
+        self.0.healthy
+    }
+
+    /// The last failure, if the subgraph has failed since the hub started.
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
 }
 
 #[derive(Default)]
@@ -42,8 +73,12 @@ impl HubInfo {
     }
 
     /// Every subgraph in the supergraph, with its health.
-    async fn subgraphs(&self) -> Vec<SubgraphStatus> {
-        self.status.subgraphs()
+    async fn subgraphs(&self) -> Vec<SubgraphHealthObject> {
+        self.status
+            .subgraphs()
+            .into_iter()
+            .map(SubgraphHealthObject)
+            .collect()
     }
 }
 
