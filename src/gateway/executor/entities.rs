@@ -270,13 +270,18 @@ fn project(
     for item in &selections.items {
         match item {
             SelectionItem::Field(field) => {
-                let value = source.get(field.selection_identifier())?;
+                // The planner writes internally aliased requirements as
+                // `realName: internalAlias`: read the data under the name,
+                // send it under the alias.
+                let value = source
+                    .get(&field.name)
+                    .or_else(|| field.alias.as_ref().and_then(|a| source.get(a)))?;
                 let projected = if field.selections.is_empty() {
                     value.clone()
                 } else {
                     project_value(value, &field.selections, schema)?
                 };
-                out.insert(field.name.clone(), projected);
+                out.insert(field.selection_identifier().to_string(), projected);
             }
             SelectionItem::InlineFragment(fragment) => {
                 let applies = source
