@@ -58,7 +58,7 @@ async fn federation_gateway_audit() {
             let expected = &test["expected"];
             let expected_data = expected.get("data").cloned().unwrap_or(Value::Null);
             let errors_ok = match expected.get("errors").and_then(Value::as_bool) {
-                Some(want) => want == !response.errors.is_empty(),
+                Some(want) => want != response.errors.is_empty(),
                 None => true,
             };
             if received_data == expected_data && errors_ok {

@@ -159,6 +159,15 @@ impl<'a> Projection<'a> {
                             ));
                             return Ok(Json::Null);
                         };
+                        // A concrete type the public schema does not have
+                        // (@inaccessible) cannot be shown: the value is null.
+                        let hidden = map
+                            .get("__typename")
+                            .and_then(Json::as_str)
+                            .is_some_and(|t| self.schema.kind(t).is_none());
+                        if hidden && self.schema.is_abstract(name) {
+                            return Ok(Json::Null);
+                        }
                         let object_type = self.concrete_type(&map, name);
                         let object_type = object_type.map(str::to_string);
                         match self.object(map, object_type.as_deref(), name, shapes) {
