@@ -175,3 +175,15 @@ fn supergraph_parse_reports_problems_and_lists_subgraphs() {
     assert_eq!(supergraph.hash().len(), 64);
     assert_eq!(supergraph.hash(), Supergraph::parse(sdl).unwrap().hash());
 }
+
+#[tokio::test]
+async fn gateway_is_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>(_: &T) {}
+    let shop = Shop::start().await;
+    assert_send_sync(&shop.gateway);
+    let gateway = std::sync::Arc::new(shop.gateway);
+    let shared = gateway.clone();
+    let future = async move { shared.execute(GraphQLRequest::default()).await };
+    let response = tokio::spawn(future).await.unwrap();
+    assert!(response.is_request_error());
+}

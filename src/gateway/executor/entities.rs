@@ -185,23 +185,38 @@ impl Representations {
         body.push(b']');
     }
 
-    /// Merges `results[i]` into every object that sent representation `i`.
+    /// Merges `results[i]` into every object that sent representation `i`
+    /// (moved into its last user, cloned for the others).
     pub fn merge_back(
         &self,
         data: &mut Json,
         paths: &[Vec<PathStep>],
-        results: &[Json],
+        mut results: Vec<Json>,
         schema: &SchemaIndex,
     ) {
+        let mut remaining = vec![0usize; results.len()];
+        for i in self.slots.iter().flatten() {
+            if let Some(n) = remaining.get_mut(*i) {
+                *n += 1;
+            }
+        }
         let mut counter = 0usize;
         for path in paths {
             visit_mut(data, path, schema, &mut |entity| {
                 let slot = self.slots.get(counter).copied().flatten();
                 counter += 1;
-                if let Some(result) = slot.and_then(|i| results.get(i)) {
-                    if result.is_object() {
-                        deep_merge(entity, result.clone(), schema);
-                    }
+                let Some(i) = slot else { return };
+                let (Some(result), Some(left)) = (results.get_mut(i), remaining.get_mut(i)) else {
+                    return;
+                };
+                *left -= 1;
+                if result.is_object() {
+                    let value = if *left == 0 {
+                        std::mem::take(result)
+                    } else {
+                        result.clone()
+                    };
+                    deep_merge(entity, value, schema);
                 }
             });
         }

@@ -321,7 +321,7 @@ impl<'a> Executor<'a> {
             },
             &[(&reps, paths)],
         );
-        reps.merge_back(&mut state.data, paths, &entities, self.schema);
+        reps.merge_back(&mut state.data, paths, entities, self.schema);
         state.errors.extend(errors);
     }
 
@@ -431,7 +431,7 @@ impl<'a> Executor<'a> {
             for entity in &mut results {
                 rewrites::apply_all(entity, &alias.output_rewrites, self.schema);
             }
-            reps.merge_back(&mut state.data, &alias.paths, &results, self.schema);
+            reps.merge_back(&mut state.data, &alias.paths, results, self.schema);
         }
         state.errors.extend(errors);
     }
