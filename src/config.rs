@@ -171,7 +171,11 @@ impl Config {
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
-            None => self.data_dir.join("tellonce.db").to_string_lossy().into_owned(),
+            None => self
+                .data_dir
+                .join("tellonce.db")
+                .to_string_lossy()
+                .into_owned(),
         }
     }
 }
