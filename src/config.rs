@@ -98,6 +98,13 @@ pub struct LedgerConfig {
     pub checkpoint_every_seconds: u64,
     /// Largest payload accepted, in bytes.
     pub max_payload_bytes: usize,
+    /// The subject HMAC key file; `None` means `<data_dir>/subject.key`,
+    /// created with the signing key. Every instance sharing a ledger needs
+    /// the same one.
+    pub subject_key_file: Option<PathBuf>,
+    /// Witness verifier keys (`name+id+base64`, `cosignature/v1`) whose
+    /// checkpoint cosignatures are accepted and served.
+    pub witness_keys: Vec<String>,
 }
 
 impl Default for Config {
@@ -122,6 +129,8 @@ impl Default for LedgerConfig {
             checkpoint_every_entries: 1000,
             checkpoint_every_seconds: 10,
             max_payload_bytes: 64 * 1024,
+            subject_key_file: None,
+            witness_keys: Vec::new(),
         }
     }
 }

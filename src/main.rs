@@ -11,6 +11,7 @@ use tellonce::config::Config;
 use tellonce::gateway::compose::compose_subgraphs;
 use tellonce::gateway::reload::subgraph_source;
 use tellonce::gateway::Supergraph;
+use tellonce::ledger::cli::{self as ledger_cli, KeygenArgs, LedgerCommand};
 
 /// A GraphQL federation hub for government.
 #[derive(Parser)]
@@ -44,6 +45,11 @@ enum Command {
         #[arg(long, default_value_t = 4000)]
         port: u16,
     },
+    /// Write a ledger signing key and print its verifier key.
+    Keygen(KeygenArgs),
+    /// Verify, export or checkpoint the audit ledger.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
 }
 
 #[derive(clap::Args)]
@@ -72,6 +78,23 @@ const EXIT_BAD_INPUT: u8 = 2;
 fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
+    // The ledger commands are synchronous and run without the async runtime.
+    let ledger_outcome = match &cli.command {
+        Command::Keygen(args) => Some(ledger_cli::run_keygen(args, &Config::default()).map(|()| 0)),
+        Command::Ledger(command) => {
+            Some(ledger_cli::run(command, &Config::default()).map(|exit| exit.code()))
+        }
+        _ => None,
+    };
+    if let Some(outcome) = ledger_outcome {
+        return match outcome {
+            Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::from(u8::try_from(error.code()).unwrap_or(1))
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -106,6 +129,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
             .map(|()| ExitCode::SUCCESS)
             .context("the demo stopped"),
+        Command::Keygen(_) | Command::Ledger(_) => Ok(ExitCode::SUCCESS),
     }
 }
 
