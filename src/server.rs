@@ -12,6 +12,7 @@ use crate::gateway::reload::{LiveGateway, ReloadError, SupergraphSource};
 use crate::gateway::GatewayOptions;
 use crate::http::{self, HttpState};
 use crate::hub::{self, HubContext, InProcessTransport, HUB_SUBGRAPH_NAME};
+use crate::ledger::{Ledger, LedgerError};
 
 /// The URL the hub subgraph is registered under; it is never dialled.
 pub const HUB_SUBGRAPH_URL: &str = "inprocess://hub";
@@ -25,6 +26,8 @@ pub enum StartError {
     },
     #[error("no supergraph to serve: {0}")]
     Supergraph(#[from] ReloadError),
+    #[error("cannot open the ledger: {0}")]
+    Ledger(#[from] LedgerError),
     #[error("cannot start the HTTP server: {0}")]
     Http(std::io::Error),
 }
@@ -33,9 +36,10 @@ pub enum StartError {
 pub struct RunningHub {
     pub addr: SocketAddr,
     pub gateway: Arc<LiveGateway>,
+    pub ledger: Arc<Ledger>,
     server: actix_web::dev::ServerHandle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
-    watcher: tokio::task::JoinHandle<()>,
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningHub {
@@ -46,7 +50,7 @@ impl RunningHub {
 
     /// Stops accepting connections and lets in-flight requests finish.
     pub async fn stop(self) {
-        self.watcher.abort();
+        self.background.iter().for_each(|task| task.abort());
         self.server.stop(true).await;
         let _ = self.task.await;
     }
@@ -57,7 +61,7 @@ impl RunningHub {
             Ok(result) => result,
             Err(error) => Err(std::io::Error::other(error)),
         };
-        self.watcher.abort();
+        self.background.iter().for_each(|task| task.abort());
         result
     }
 }
@@ -94,6 +98,7 @@ pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
 
 /// As [`start`], on a listener the caller bound (tests bind port 0).
 pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningHub, StartError> {
+    let ledger = open_ledger(config).await?;
     let options = GatewayOptions {
         subgraph_timeout: config.gateway.subgraph_timeout(),
         ..GatewayOptions::default()
@@ -101,10 +106,12 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
     let live = Arc::new(LiveGateway::new(supergraph_source(config), options));
     let hub_schema = hub::build_schema(HubContext {
         gateway_status: live.clone(),
+        ledger: ledger.clone(),
     });
     live.set_transport(HUB_SUBGRAPH_NAME, Arc::new(InProcessTransport::new(hub_schema)));
     live.reload().await?;
     let watcher = live.watch(std::time::Duration::from_millis(config.gateway.reload_poll_ms));
+    let checkpointer = issue_checkpoints(ledger.clone(), config.ledger.checkpoint_every_seconds);
 
     let addr = listener.local_addr().map_err(StartError::Http)?;
     let state = web::Data::new(HttpState {
@@ -125,8 +132,42 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
     Ok(RunningHub {
         addr,
         gateway: live,
+        ledger,
         server: handle,
         task,
-        watcher,
+        background: vec![watcher, checkpointer],
+    })
+}
+
+/// Opens (and on first start creates) the ledger off the async threads.
+async fn open_ledger(config: &Config) -> Result<Arc<Ledger>, StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| {
+        StartError::Ledger(LedgerError::Storage(format!(
+            "cannot create the data directory {}: {source}",
+            config.data_dir.display()
+        )))
+    })?;
+    let config = config.clone();
+    let ledger = tokio::task::spawn_blocking(move || Ledger::open(&config))
+        .await
+        .map_err(|error| StartError::Ledger(LedgerError::Storage(error.to_string())))??;
+    Ok(Arc::new(ledger))
+}
+
+/// Issues a checkpoint whenever one is due by age, even when no append
+/// comes along to trigger it.
+fn issue_checkpoints(ledger: Arc<Ledger>, every_seconds: u64) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(std::time::Duration::from_secs(every_seconds.max(1)));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let ledger = ledger.clone();
+            match tokio::task::spawn_blocking(move || ledger.checkpoint_if_due()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "checkpoint not issued"),
+                Err(error) => tracing::warn!(%error, "checkpoint task failed"),
+            }
+        }
     })
 }

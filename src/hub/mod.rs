@@ -7,6 +7,7 @@ mod transport;
 
 use std::sync::Arc;
 
+use crate::ledger::Ledger;
 use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SDLExportOptions};
 
 pub use status::GatewayStatus;
@@ -25,6 +26,7 @@ pub type HubSchema = Schema<HubQuery, EmptyMutation, EmptySubscription>;
 #[derive(Clone)]
 pub struct HubContext {
     pub gateway_status: Arc<dyn GatewayStatus>,
+    pub ledger: Arc<Ledger>,
 }
 
 /// Builds the hub subgraph schema with its context.
@@ -32,6 +34,7 @@ pub fn build_schema(context: HubContext) -> HubSchema {
     Schema::build(HubQuery::default(), EmptyMutation, EmptySubscription)
         .enable_federation()
         .data(context.gateway_status)
+        .data(context.ledger)
         .finish()
 }
 
