@@ -18,6 +18,7 @@ pub const HUB_SUBGRAPH_NAME: &str = "hub";
 
 /// The root query of the hub subgraph, merged from each capability's part.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct HubQuery(status::StatusQuery);
 
 pub type HubSchema = Schema<HubQuery, EmptyMutation, EmptySubscription>;
