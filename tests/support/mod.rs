@@ -67,6 +67,38 @@ impl TestDb {
         }
     }
 
+    /// A copy of this database (and its key files) in its current state.
+    /// Close every ledger over it first.
+    pub fn copy(&self) -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for e in std::fs::read_dir(self.dir.path()).expect("read dir").flatten() {
+            std::fs::copy(e.path(), dir.path().join(e.file_name())).expect("copy file");
+        }
+        match &self.pg {
+            None => {
+                let url = dir.path().join("ledger.db").to_string_lossy().into_owned();
+                TestDb { url, dir, pg: None }
+            }
+            Some((base, template)) => {
+                let (mut admin, _) = pg_admin();
+                let name = format!("tellonce_t_{}", random_suffix());
+                diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
+                    .execute(&mut admin)
+                    .expect("copy test database");
+                let url = format!("{}/{name}", base.rsplit_once('/').map(|(b, _)| b).unwrap_or(base));
+                TestDb { url, dir, pg: Some((base.clone(), name)) }
+            }
+        }
+    }
+
+    /// A blob literal in this backend's SQL.
+    pub fn blob(&self, bytes: &[u8]) -> String {
+        match self.pg {
+            None => format!("x'{}'", hex::encode(bytes)),
+            Some(_) => format!("'\\x{}'::bytea", hex::encode(bytes)),
+        }
+    }
+
     /// A config whose data dir is this test's temp dir.
     pub fn config(&self) -> Config {
         let mut config = Config::default();
