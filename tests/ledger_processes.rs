@@ -59,7 +59,12 @@ fn two_processes_append_to_one_postgres_chain() {
         .iter()
         .map(|name| {
             Command::new(&exe)
-                .args(["--exact", "appender_process", "--nocapture", "--test-threads=1"])
+                .args([
+                    "--exact",
+                    "appender_process",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
                 .env(CHILD_URL, &db.url)
                 .env(CHILD_DIR, db.dir.path())
                 .env(CHILD_NAME, name)
@@ -77,9 +82,15 @@ fn two_processes_append_to_one_postgres_chain() {
     assert_eq!(summary.entries, 2 * PER_PROCESS);
     assert!(summary.checkpoints >= 2);
     let page = ledger
-        .entries(&EntryFilter { first: 1000, ..Default::default() })
+        .entries(&EntryFilter {
+            first: 1000,
+            ..Default::default()
+        })
         .unwrap();
-    let actors: std::collections::HashSet<&str> =
-        page.entries.iter().map(|e| e.header.actor.as_str()).collect();
+    let actors: std::collections::HashSet<&str> = page
+        .entries
+        .iter()
+        .map(|e| e.header.actor.as_str())
+        .collect();
     assert!(actors.contains("process-a") && actors.contains("process-b"));
 }

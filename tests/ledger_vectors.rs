@@ -33,7 +33,9 @@ fn cases(kind: &str) -> Vec<(PathBuf, serde_json::Value)> {
 }
 
 fn b64(v: &serde_json::Value) -> Vec<u8> {
-    BASE64.decode(v.as_str().unwrap_or("")).expect("vector base64")
+    BASE64
+        .decode(v.as_str().unwrap_or(""))
+        .expect("vector base64")
 }
 
 fn proof(v: &serde_json::Value) -> Vec<Vec<u8>> {
@@ -45,7 +47,11 @@ fn proof(v: &serde_json::Value) -> Vec<Vec<u8>> {
 #[test]
 fn every_inclusion_vector() {
     let cases = cases("inclusion");
-    assert!(cases.len() > 50, "found only {} inclusion vectors", cases.len());
+    assert!(
+        cases.len() > 50,
+        "found only {} inclusion vectors",
+        cases.len()
+    );
     for (path, c) in cases {
         let result = verify_inclusion(
             c["leafIdx"].as_u64().unwrap(),
@@ -62,7 +68,11 @@ fn every_inclusion_vector() {
 #[test]
 fn every_consistency_vector() {
     let cases = cases("consistency");
-    assert!(cases.len() > 50, "found only {} consistency vectors", cases.len());
+    assert!(
+        cases.len() > 50,
+        "found only {} consistency vectors",
+        cases.len()
+    );
     for (path, c) in cases {
         let result = verify_consistency(
             c["size1"].as_u64().unwrap(),

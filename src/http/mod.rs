@@ -1,1 +1,2 @@
 //! The actix-web application: `/graphql`, GraphiQL, `/health`, `/ready`.
+pub mod ledger;

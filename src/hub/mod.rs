@@ -1,1 +1,2 @@
 //! The hub subgraph: async-graphql objects served in process beside the departments.
+pub mod ledger;

@@ -33,7 +33,9 @@ fn pg_admin() -> (PgConnection, String) {
             return (c, base.to_string());
         }
     }
-    let err = PgConnection::establish(PG_BASE).err().map(|e| e.to_string());
+    let err = PgConnection::establish(PG_BASE)
+        .err()
+        .map(|e| e.to_string());
     panic!(
         "PostgreSQL tests need a server at {PG_BASE} (trust auth); start it (.ci/run does): {err:?}"
     );
@@ -52,7 +54,10 @@ impl TestDb {
         diesel::sql_query(format!("CREATE DATABASE {name}"))
             .execute(&mut admin)
             .expect("create test database");
-        let url = format!("{}/{name}", base.rsplit_once('/').map(|(b, _)| b).unwrap_or(&base));
+        let url = format!(
+            "{}/{name}",
+            base.rsplit_once('/').map(|(b, _)| b).unwrap_or(&base)
+        );
         TestDb {
             url,
             dir: tempfile::tempdir().expect("temp dir"),
@@ -71,7 +76,10 @@ impl TestDb {
     /// Close every ledger over it first.
     pub fn copy(&self) -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
-        for e in std::fs::read_dir(self.dir.path()).expect("read dir").flatten() {
+        for e in std::fs::read_dir(self.dir.path())
+            .expect("read dir")
+            .flatten()
+        {
             std::fs::copy(e.path(), dir.path().join(e.file_name())).expect("copy file");
         }
         match &self.pg {
@@ -85,8 +93,15 @@ impl TestDb {
                 diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
                     .execute(&mut admin)
                     .expect("copy test database");
-                let url = format!("{}/{name}", base.rsplit_once('/').map(|(b, _)| b).unwrap_or(base));
-                TestDb { url, dir, pg: Some((base.clone(), name)) }
+                let url = format!(
+                    "{}/{name}",
+                    base.rsplit_once('/').map(|(b, _)| b).unwrap_or(base)
+                );
+                TestDb {
+                    url,
+                    dir,
+                    pg: Some((base.clone(), name)),
+                }
             }
         }
     }
