@@ -116,6 +116,7 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
     let addr = listener.local_addr().map_err(StartError::Http)?;
     let state = web::Data::new(HttpState {
         gateway: live.clone(),
+        ledger: ledger.clone(),
         max_body_bytes: config.gateway.max_body_bytes,
     });
     let server = HttpServer::new(move || {

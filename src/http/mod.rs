@@ -1,7 +1,8 @@
 //! The actix-web application: `/graphql` (POST and GET, GraphQL over HTTP),
-//! GraphiQL for browsers, `/health` and `/ready`.
+//! GraphiQL for browsers, `/health`, `/ready` and the ledger's `/ledger/checkpoint`.
 
 mod graphiql;
+pub mod ledger;
 mod graphql;
 mod media;
 
@@ -10,10 +11,12 @@ use std::sync::Arc;
 use actix_web::{web, HttpResponse};
 
 use crate::gateway::reload::LiveGateway;
+use crate::ledger::Ledger;
 
 /// What the HTTP handlers share.
 pub struct HttpState {
     pub gateway: Arc<LiveGateway>,
+    pub ledger: Arc<Ledger>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
 }
@@ -21,7 +24,9 @@ pub struct HttpState {
 /// Registers every route of the hub on an actix-web app.
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<HttpState>) {
     let max_body_bytes = state.max_body_bytes;
-    cfg.app_data(state)
+    cfg.app_data(web::Data::new(state.ledger.clone()))
+        .configure(ledger::configure)
+        .app_data(state)
         .app_data(web::PayloadConfig::new(max_body_bytes))
         .service(
             web::resource("/graphql")

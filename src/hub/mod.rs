@@ -2,6 +2,7 @@
 //! subgraph, composed into the supergraph beside the departments and executed
 //! in process (no HTTP hop). `schema/hub.graphql` is its exported SDL.
 
+pub mod ledger;
 mod status;
 mod transport;
 
@@ -19,7 +20,7 @@ pub const HUB_SUBGRAPH_NAME: &str = "hub";
 /// The root query of the hub subgraph, merged from each capability's part.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct HubQuery(status::StatusQuery);
+pub struct HubQuery(status::StatusQuery, ledger::LedgerQuery);
 
 pub type HubSchema = Schema<HubQuery, EmptyMutation, EmptySubscription>;
 

@@ -71,8 +71,12 @@ pub(crate) fn bind_signer(
     write_transaction(conn, |conn| {
         let head = lock_head(conn)?;
         if head.signer_vkey.is_empty() {
+            // The age of the first checkpoint counts from the ledger's creation.
             diesel::update(ledger_head::table.find(1i64))
-                .set(ledger_head::signer_vkey.eq(&vkey))
+                .set((
+                    ledger_head::signer_vkey.eq(&vkey),
+                    ledger_head::checkpoint_micros.eq(Utc::now().timestamp_micros()),
+                ))
                 .execute(conn)?;
             Ok(())
         } else if head.signer_vkey == vkey {

@@ -43,13 +43,12 @@ pub enum LedgerCommand {
 
 /// `tellonce ledger verify`
 #[derive(Debug, Clone, clap::Args)]
-#[group(id = "source", required = false, multiple = false)]
 pub struct VerifyArgs {
     /// The database to verify (`postgres://…` or a SQLite file) [default: the configured one].
-    #[arg(long, group = "source")]
+    #[arg(long, conflicts_with = "file")]
     pub database: Option<String>,
     /// Verify an export file instead of a database.
-    #[arg(long, group = "source")]
+    #[arg(long)]
     pub file: Option<PathBuf>,
     /// The hub's verifier key (`name+id+base64`), or a file holding it.
     #[arg(long)]
@@ -146,7 +145,7 @@ pub fn run(command: &LedgerCommand, config: &Config) -> Result<LedgerExit, Ledge
                 .database
                 .clone()
                 .unwrap_or_else(|| config.database_url());
-            let store = Store::open(&url)?;
+            let store = open_existing(&url)?;
             let n = export::export_store(&store, &config.ledger.origin, &args.file)?;
             eprintln!("exported {n} entries to {}", args.file.display());
             Ok(LedgerExit::Sound)
@@ -165,6 +164,17 @@ pub fn run(command: &LedgerCommand, config: &Config) -> Result<LedgerExit, Ledge
             Ok(LedgerExit::Sound)
         }
     }
+}
+
+/// Opens a database that must already exist (a mistyped SQLite path must
+/// not verify as an empty ledger).
+fn open_existing(url: &str) -> Result<Store, LedgerCliError> {
+    if crate::store::Backend::of_url(url) == crate::store::Backend::Sqlite
+        && !std::path::Path::new(url).exists()
+    {
+        return Err(LedgerCliError::Read(format!("no database at {url}")));
+    }
+    Ok(Store::open(url)?)
 }
 
 fn parse_verifier(arg: &str) -> Result<NoteVerifier, LedgerCliError> {
@@ -203,7 +213,7 @@ fn run_verify(args: &VerifyArgs, config: &Config) -> Result<LedgerExit, LedgerCl
                 .database
                 .clone()
                 .unwrap_or_else(|| config.database_url());
-            let store = Store::open(&url)?;
+            let store = open_existing(&url)?;
             verify::verify_store(&store, &key, progress)
         }
     };

@@ -365,12 +365,14 @@ pub fn verify_consistency<P: AsRef<[u8]>>(
     root2: &[u8],
     proof: &[P],
 ) -> Result<(), ProofError> {
-    let root1 = to_hash(root1)?;
-    let root2 = to_hash(root2)?;
     if from > to {
         return Err(ProofError::SizesReversed { from, to });
     }
+    if from == 0 {
+        return Err(ProofError::FromEmptyTree);
+    }
     if from == to {
+        // Equal sizes: nothing to prove but that the roots are the same bytes.
         if !proof.is_empty() {
             return Err(ProofError::WrongLength);
         }
@@ -380,9 +382,8 @@ pub fn verify_consistency<P: AsRef<[u8]>>(
             Err(ProofError::RootMismatch)
         };
     }
-    if from == 0 {
-        return Err(ProofError::FromEmptyTree);
-    }
+    let root1 = to_hash(root1)?;
+    let root2 = to_hash(root2)?;
     let mut path = Vec::with_capacity(proof.len() + 1);
     if from.is_power_of_two() {
         path.push(root1);
