@@ -16,7 +16,7 @@
 #   AUDIT_GATEWAY_PORT   port the hub listens on (default 4000)
 #   AUDIT_SUBGRAPH_PORT  port of the audit's subgraphs (default 4200)
 #   AUDIT_CACHE          Node 24 lives here (default ~/.cache/tellonce-audit)
-#   AUDIT_OUT            results, TAP logs and hub logs (default $AUDIT_CACHE/run)
+#   AUDIT_OUT            report.txt, TAP logs and hub logs (default $AUDIT_CACHE/run)
 #   GATEWAY_TIMEOUT      ms the audit waits for /health per suite (default 10000)
 #
 # See scripts/README.md for what the audit does and how to read its output.
@@ -107,4 +107,8 @@ if [ ! -d "$gateway_dir/logs" ]; then
 fi
 
 echo
-node "$script_dir/federation-audit-report.mjs" "$gateway_dir/logs"
+set +e
+node "$script_dir/federation-audit-report.mjs" "$gateway_dir/logs" | tee "$out_dir/report.txt"
+report_status=${PIPESTATUS[0]}
+set -e
+exit "$report_status"
