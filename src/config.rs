@@ -3,7 +3,8 @@
 //! `./data`, in-process broker).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -17,7 +18,69 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `postgres://…` or a SQLite file path; `None` means `<data_dir>/tellonce.db`.
     pub database_url: Option<String>,
+    /// A supergraph SDL file to serve as is (hot-reloaded when it changes).
+    /// When absent, the hub composes `subgraphs` with its own subgraph.
+    pub supergraph: Option<PathBuf>,
+    /// Department subgraphs to compose at start.
+    pub subgraphs: Vec<SubgraphConfig>,
+    pub gateway: GatewayConfig,
     pub ledger: LedgerConfig,
+}
+
+/// One department subgraph registered with the hub.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubgraphConfig {
+    pub name: String,
+    /// The subgraph's GraphQL endpoint.
+    pub url: String,
+    /// Its SDL file; when absent the hub asks the subgraph for `_service { sdl }`.
+    pub schema_file: Option<PathBuf>,
+}
+
+/// Execution settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// How long one subgraph call may take, in milliseconds.
+    pub subgraph_timeout_ms: u64,
+    /// How often the supergraph file is checked for changes, in milliseconds.
+    pub reload_poll_ms: u64,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            subgraph_timeout_ms: 30_000,
+            reload_poll_ms: 1_000,
+            max_body_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+impl GatewayConfig {
+    pub fn subgraph_timeout(&self) -> Duration {
+        Duration::from_millis(self.subgraph_timeout_ms)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the configuration file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name}={value:?} is not valid: {message}")]
+    Env {
+        name: &'static str,
+        value: String,
+        message: String,
+    },
 }
 
 /// Ledger settings: signing key, checkpoint cadence, limits.
@@ -35,6 +98,13 @@ pub struct LedgerConfig {
     pub checkpoint_every_seconds: u64,
     /// Largest payload accepted, in bytes.
     pub max_payload_bytes: usize,
+    /// The subject HMAC key file; `None` means `<data_dir>/subject.key`,
+    /// created with the signing key. Every instance sharing a ledger needs
+    /// the same one.
+    pub subject_key_file: Option<PathBuf>,
+    /// Witness verifier keys (`name+id+base64`, `cosignature/v1`) whose
+    /// checkpoint cosignatures are accepted and served.
+    pub witness_keys: Vec<String>,
 }
 
 impl Default for Config {
@@ -43,6 +113,9 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 4000)),
             data_dir: PathBuf::from("data"),
             database_url: None,
+            supergraph: None,
+            subgraphs: Vec::new(),
+            gateway: GatewayConfig::default(),
             ledger: LedgerConfig::default(),
         }
     }
@@ -56,16 +129,62 @@ impl Default for LedgerConfig {
             checkpoint_every_entries: 1000,
             checkpoint_every_seconds: 10,
             max_payload_bytes: 64 * 1024,
+            subject_key_file: None,
+            witness_keys: Vec::new(),
         }
     }
 }
 
 impl Config {
+    /// Reads `path` (when given) and applies `TELLONCE_*` overrides:
+    /// `TELLONCE_LISTEN`, `TELLONCE_DATA_DIR`, `TELLONCE_DATABASE_URL`, `TELLONCE_SUPERGRAPH`.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|error| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message: error.to_string(),
+                })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(value) = var("TELLONCE_LISTEN") {
+            self.listen = value.parse().map_err(|error: std::net::AddrParseError| ConfigError::Env {
+                name: "TELLONCE_LISTEN",
+                value: value.clone(),
+                message: error.to_string(),
+            })?;
+        }
+        if let Some(value) = var("TELLONCE_DATA_DIR") {
+            self.data_dir = PathBuf::from(value);
+        }
+        if let Some(value) = var("TELLONCE_DATABASE_URL") {
+            self.database_url = Some(value);
+        }
+        if let Some(value) = var("TELLONCE_SUPERGRAPH") {
+            self.supergraph = Some(PathBuf::from(value));
+        }
+        Ok(())
+    }
+
     /// The database URL in force: the configured one or the embedded SQLite file.
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
-            None => self.data_dir.join("tellonce.db").to_string_lossy().into_owned(),
+            None => self
+                .data_dir
+                .join("tellonce.db")
+                .to_string_lossy()
+                .into_owned(),
         }
     }
 }

@@ -6,9 +6,11 @@
 //! in-process hub subgraph. See `ARCHITECTURE.md` for the map.
 
 pub mod config;
+pub mod demo;
 pub mod error_code;
 pub mod gateway;
 pub mod http;
 pub mod hub;
 pub mod ledger;
+pub mod server;
 pub mod store;

@@ -1,3 +1,195 @@
-//! The `tellonce` command line.
+//! The `tellonce` command line: serve the hub, compose or check a
+//! supergraph, run the demo, and operate the ledger.
 
-fn main() {}
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use tellonce::config::Config;
+use tellonce::gateway::compose::compose_subgraphs;
+use tellonce::gateway::reload::subgraph_source;
+use tellonce::gateway::Supergraph;
+use tellonce::ledger::cli::{self as ledger_cli, KeygenArgs, LedgerCommand};
+
+/// A GraphQL federation hub for government.
+#[derive(Parser)]
+#[command(name = "tellonce", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the supergraph over HTTP.
+    Serve(ServeArgs),
+    /// Compose the configured subgraphs (with the hub's own) and print the supergraph SDL.
+    Compose {
+        /// The configuration file listing the subgraphs.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Write the SDL here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Check that a supergraph SDL file loads and can be planned against.
+    Check {
+        /// The supergraph SDL file.
+        supergraph: PathBuf,
+    },
+    /// Start the example departments and a hub over them, with no set-up.
+    Demo {
+        /// The hub's port; the departments take the ports after it.
+        #[arg(long, default_value_t = 4000)]
+        port: u16,
+    },
+    /// Write a ledger signing key and print its verifier key.
+    Keygen(KeygenArgs),
+    /// Verify, export or checkpoint the audit ledger.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// A configuration file (TOML); without one the defaults apply.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Serve this supergraph SDL file (hot-reloaded on change and on SIGHUP).
+    #[arg(long)]
+    supergraph: Option<PathBuf>,
+    /// The address to listen on, e.g. 127.0.0.1:4000.
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
+    /// The data directory for the embedded database and keys.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// A database URL: postgres://… or a SQLite file path.
+    #[arg(long)]
+    database: Option<String>,
+}
+
+/// Exit code for input that cannot be used: an SDL that does not parse or
+/// compose, a bad configuration.
+const EXIT_BAD_INPUT: u8 = 2;
+
+fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    // The ledger commands are synchronous and run without the async runtime.
+    let ledger_outcome = match &cli.command {
+        Command::Keygen(args) => Some(ledger_cli::run_keygen(args, &Config::default()).map(|()| 0)),
+        Command::Ledger(command) => {
+            Some(ledger_cli::run(command, &Config::default()).map(|exit| exit.code()))
+        }
+        _ => None,
+    };
+    if let Some(outcome) = ledger_outcome {
+        return match outcome {
+            Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::from(u8::try_from(error.code()).unwrap_or(1))
+            }
+        };
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Compose { config, output } => compose(&config, output.as_deref()).await,
+        Command::Check { supergraph } => check(&supergraph),
+        Command::Demo { port } => tellonce::demo::run(port)
+            .await
+            .map(|()| ExitCode::SUCCESS)
+            .context("the demo stopped"),
+        Command::Keygen(_) | Command::Ledger(_) => Ok(ExitCode::SUCCESS),
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut config = Config::load(args.config.as_deref())?;
+    if let Some(supergraph) = args.supergraph {
+        config.supergraph = Some(supergraph);
+    }
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(data_dir) = args.data_dir {
+        config.data_dir = data_dir;
+    }
+    if let Some(database) = args.database {
+        config.database_url = Some(database);
+    }
+    let hub = tellonce::server::start(&config).await?;
+    println!("tellonce hub serving {}", hub.graphql_url());
+    hub.wait().await.context("the HTTP server failed")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn compose(config: &std::path::Path, output: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    let config = Config::load(Some(config))?;
+    let mut sources = Vec::new();
+    for subgraph in &config.subgraphs {
+        sources.push(subgraph_source(subgraph).await?);
+    }
+    sources.push(tellonce::server::hub_subgraph_source());
+    let composition = compose_subgraphs(&sources)?;
+    for warning in &composition.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Supergraph::parse(&composition.supergraph_sdl)
+        .context("the composed supergraph cannot be planned against")?;
+    match output {
+        Some(path) => std::fs::write(path, &composition.supergraph_sdl)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{}", composition.supergraph_sdl),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let sdl = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the supergraph file {}", path.display()))?;
+    let supergraph = Supergraph::parse(&sdl)
+        .with_context(|| format!("{} is not a usable supergraph", path.display()))?;
+    println!(
+        "{}: supergraph {} with {} subgraph(s): {}",
+        path.display(),
+        supergraph.hash(),
+        supergraph.subgraphs().len(),
+        supergraph
+            .subgraphs()
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
+}

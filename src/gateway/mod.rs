@@ -2,10 +2,34 @@
 //! `hive-router-query-planner`, the plan cache, and execution of query plans
 //! against department subgraphs and the in-process hub subgraph.
 
+// Errors travel on the cold path; boxing them would only add noise.
+#![allow(clippy::result_large_err)]
+
+pub mod compose;
+pub mod executor;
+#[allow(clippy::module_inception)]
+pub mod gateway;
+pub mod health;
+pub mod http_transport;
+pub mod introspection;
+pub mod operation;
+pub mod plan_cache;
+pub mod prepare;
+pub mod projection;
+pub mod reload;
 pub mod request;
 pub mod response;
+pub mod schema_index;
+pub mod shape;
+pub mod supergraph;
 pub mod transport;
+pub mod variables;
 
+pub use gateway::{Gateway, GatewayError, GatewayOptions};
+pub use health::{SubgraphHealth, SubgraphStatus};
+pub use http_transport::HttpTransport;
+pub use operation::OperationKind;
 pub use request::GraphQLRequest;
-pub use response::{GraphQLError, GraphQLResponse, PathSegment};
+pub use response::{GraphQLError, GraphQLResponse, Location, PathSegment};
+pub use supergraph::{SubgraphInfo, Supergraph, SupergraphError};
 pub use transport::{SubgraphRequest, SubgraphTransport, TransportError};

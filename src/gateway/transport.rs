@@ -19,7 +19,11 @@ pub enum TransportError {
     #[error("subgraph {subgraph} did not answer within {millis} ms")]
     Timeout { subgraph: String, millis: u64 },
     #[error("subgraph {subgraph} answered HTTP {status}")]
-    Status { subgraph: String, status: u16, body: Bytes },
+    Status {
+        subgraph: String,
+        status: u16,
+        body: Bytes,
+    },
 }
 
 /// A way to send one GraphQL request to one subgraph and get its raw JSON back.

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole test suite: starts the services it needs, then runs every test of
+# the workspace (SQLite and PostgreSQL backends, real subgraphs on ephemeral ports).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/services.sh
+cargo test --workspace "$@"

@@ -1,0 +1,330 @@
+//! Entity representations: finding the objects a flatten path points at,
+//! building each one's representation from the fetch's `requires` selection,
+//! deduplicating them, and merging `_entities` results back in the same order.
+
+use std::collections::HashMap;
+
+use hive_router_query_planner::ast::selection_item::SelectionItem;
+use hive_router_query_planner::ast::selection_set::SelectionSet;
+use hive_router_query_planner::planner::plan_nodes::FetchRewrite;
+use serde_json::{Map, Value as Json};
+
+use super::merge::deep_merge;
+use super::plan::PathStep;
+use super::rewrites;
+use crate::gateway::response::PathSegment;
+use crate::gateway::schema_index::SchemaIndex;
+
+fn condition_holds(map: &Map<String, Json>, types: &[String], schema: &SchemaIndex) -> bool {
+    match map.get("__typename").and_then(Json::as_str) {
+        Some(typename) => types.iter().any(|t| schema.satisfies(typename, t)),
+        None => true,
+    }
+}
+
+/// Visits, in document order, every object `path` leads to.
+pub fn visit<'d>(
+    value: &'d Json,
+    path: &[PathStep],
+    schema: &SchemaIndex,
+    f: &mut dyn FnMut(&'d Map<String, Json>),
+) {
+    match value {
+        Json::Array(items) => {
+            let rest = match path.first() {
+                Some(PathStep::List) => &path[1..],
+                _ => path,
+            };
+            for item in items {
+                visit(item, rest, schema, f);
+            }
+        }
+        Json::Object(map) => match path.first() {
+            None => f(map),
+            Some(PathStep::Field(key)) => {
+                if let Some(child) = map.get(key) {
+                    visit(child, &path[1..], schema, f);
+                }
+            }
+            Some(PathStep::List) => visit(value, &path[1..], schema, f),
+            Some(PathStep::TypeCondition(types)) => {
+                if condition_holds(map, types, schema) {
+                    visit(value, &path[1..], schema, f);
+                }
+            }
+        },
+        _ => {}
+    }
+}
+
+/// The same walk as [`visit`], mutably.
+pub fn visit_mut(
+    value: &mut Json,
+    path: &[PathStep],
+    schema: &SchemaIndex,
+    f: &mut dyn FnMut(&mut Json),
+) {
+    match value {
+        Json::Array(items) => {
+            let rest = match path.first() {
+                Some(PathStep::List) => &path[1..],
+                _ => path,
+            };
+            for item in items {
+                visit_mut(item, rest, schema, f);
+            }
+        }
+        Json::Object(map) => match path.first() {
+            None => f(value),
+            Some(PathStep::Field(key)) => {
+                if let Some(child) = map.get_mut(key) {
+                    visit_mut(child, &path[1..], schema, f);
+                }
+            }
+            Some(PathStep::List) => visit_mut(value, &path[1..], schema, f),
+            Some(PathStep::TypeCondition(types)) => {
+                if condition_holds(map, types, schema) {
+                    visit_mut(value, &path[1..], schema, f);
+                }
+            }
+        },
+        _ => {}
+    }
+}
+
+/// The response path of every object [`visit`] reaches, in the same order.
+pub fn visit_paths(
+    value: &Json,
+    path: &[PathStep],
+    schema: &SchemaIndex,
+    current: &mut Vec<PathSegment>,
+    out: &mut Vec<Vec<PathSegment>>,
+) {
+    match value {
+        Json::Array(items) => {
+            let rest = match path.first() {
+                Some(PathStep::List) => &path[1..],
+                _ => path,
+            };
+            for (index, item) in items.iter().enumerate() {
+                current.push(PathSegment::Index(index));
+                visit_paths(item, rest, schema, current, out);
+                current.pop();
+            }
+        }
+        Json::Object(map) => match path.first() {
+            None => out.push(current.clone()),
+            Some(PathStep::Field(key)) => {
+                if let Some(child) = map.get(key) {
+                    current.push(PathSegment::Key(key.clone()));
+                    visit_paths(child, &path[1..], schema, current, out);
+                    current.pop();
+                }
+            }
+            Some(PathStep::List) => visit_paths(value, &path[1..], schema, current, out),
+            Some(PathStep::TypeCondition(types)) => {
+                if condition_holds(map, types, schema) {
+                    visit_paths(value, &path[1..], schema, current, out);
+                }
+            }
+        },
+        _ => {}
+    }
+}
+
+/// Deduplicated representations and, per visited object, which one it uses.
+#[derive(Default)]
+pub struct Representations {
+    /// Each representation serialized as JSON.
+    pub unique: Vec<String>,
+    /// One entry per visited object, in visit order.
+    pub slots: Vec<Option<usize>>,
+    index: HashMap<String, usize>,
+}
+
+impl Representations {
+    /// Collects the representations of the objects at `paths`.
+    pub fn collect(
+        data: &Json,
+        paths: &[Vec<PathStep>],
+        requires: &SelectionSet,
+        input_rewrites: &[FetchRewrite],
+        schema: &SchemaIndex,
+    ) -> Representations {
+        let mut reps = Representations::default();
+        for path in paths {
+            visit(data, path, schema, &mut |entity| {
+                let slot = representation(entity, requires, schema).map(|mut rep| {
+                    rewrites::apply_all(&mut rep, input_rewrites, schema);
+                    let text = rep.to_string();
+                    let next = reps.unique.len();
+                    *reps.index.entry(text.clone()).or_insert_with(|| {
+                        reps.unique.push(text);
+                        next
+                    })
+                });
+                reps.slots.push(slot);
+            });
+        }
+        reps
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.unique.is_empty()
+    }
+
+    /// Writes `[rep,rep,...]` into a request body.
+    pub fn write_json_array(&self, body: &mut Vec<u8>) {
+        body.push(b'[');
+        for (i, rep) in self.unique.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(rep.as_bytes());
+        }
+        body.push(b']');
+    }
+
+    /// Merges `results[i]` into every object that sent representation `i`
+    /// (moved into its last user, cloned for the others).
+    pub fn merge_back(
+        &self,
+        data: &mut Json,
+        paths: &[Vec<PathStep>],
+        mut results: Vec<Json>,
+        schema: &SchemaIndex,
+    ) {
+        let mut remaining = vec![0usize; results.len()];
+        for i in self.slots.iter().flatten() {
+            if let Some(n) = remaining.get_mut(*i) {
+                *n += 1;
+            }
+        }
+        let mut counter = 0usize;
+        for path in paths {
+            visit_mut(data, path, schema, &mut |entity| {
+                let slot = self.slots.get(counter).copied().flatten();
+                counter += 1;
+                let Some(i) = slot else { return };
+                let (Some(result), Some(left)) = (results.get_mut(i), remaining.get_mut(i)) else {
+                    return;
+                };
+                *left -= 1;
+                if result.is_object() {
+                    let value = if *left == 0 {
+                        std::mem::take(result)
+                    } else {
+                        result.clone()
+                    };
+                    deep_merge(entity, value, schema);
+                }
+            });
+        }
+    }
+
+    /// The response path of the first object that sent representation `index`.
+    pub fn path_of(
+        &self,
+        data: &Json,
+        paths: &[Vec<PathStep>],
+        index: usize,
+        schema: &SchemaIndex,
+    ) -> Option<Vec<PathSegment>> {
+        let position = self.slots.iter().position(|s| *s == Some(index))?;
+        let mut all = Vec::new();
+        for path in paths {
+            visit_paths(data, path, schema, &mut Vec::new(), &mut all);
+        }
+        all.into_iter().nth(position)
+    }
+}
+
+/// Projects `entity` through the `requires` selection (`... on T { ... }` at
+/// the top). `None` when no fragment applies or a needed field is missing.
+fn representation(
+    entity: &Map<String, Json>,
+    requires: &SelectionSet,
+    schema: &SchemaIndex,
+) -> Option<Json> {
+    let mut out = Map::new();
+    let mut matched = false;
+    let typename = entity.get("__typename").and_then(Json::as_str);
+    for item in &requires.items {
+        match item {
+            SelectionItem::InlineFragment(fragment) => {
+                let applies =
+                    typename.is_some_and(|t| schema.satisfies(t, &fragment.type_condition));
+                if applies {
+                    matched = true;
+                    project(entity, &fragment.selections, schema, &mut out)?;
+                }
+            }
+            SelectionItem::Field(_) => {
+                matched = true;
+                project(
+                    entity,
+                    &SelectionSet {
+                        items: vec![item.clone()],
+                    },
+                    schema,
+                    &mut out,
+                )?;
+            }
+            SelectionItem::FragmentSpread(_) => {}
+        }
+    }
+    matched.then_some(Json::Object(out))
+}
+
+fn project(
+    source: &Map<String, Json>,
+    selections: &SelectionSet,
+    schema: &SchemaIndex,
+    out: &mut Map<String, Json>,
+) -> Option<()> {
+    for item in &selections.items {
+        match item {
+            SelectionItem::Field(field) => {
+                // The planner writes internally aliased requirements as
+                // `realName: internalAlias`: read the data under the name,
+                // send it under the alias.
+                let value = source
+                    .get(&field.name)
+                    .or_else(|| field.alias.as_ref().and_then(|a| source.get(a)))?;
+                let projected = if field.selections.is_empty() {
+                    value.clone()
+                } else {
+                    project_value(value, &field.selections, schema)?
+                };
+                out.insert(field.selection_identifier().to_string(), projected);
+            }
+            SelectionItem::InlineFragment(fragment) => {
+                let applies = source
+                    .get("__typename")
+                    .and_then(Json::as_str)
+                    .is_none_or(|t| schema.satisfies(t, &fragment.type_condition));
+                if applies {
+                    project(source, &fragment.selections, schema, out)?;
+                }
+            }
+            SelectionItem::FragmentSpread(_) => {}
+        }
+    }
+    Some(())
+}
+
+fn project_value(value: &Json, selections: &SelectionSet, schema: &SchemaIndex) -> Option<Json> {
+    match value {
+        Json::Object(map) => {
+            let mut out = Map::new();
+            project(map, selections, schema, &mut out)?;
+            Some(Json::Object(out))
+        }
+        Json::Array(items) => items
+            .iter()
+            .map(|i| project_value(i, selections, schema))
+            .collect::<Option<Vec<_>>>()
+            .map(Json::Array),
+        other => Some(other.clone()),
+    }
+}

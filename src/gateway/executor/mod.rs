@@ -1,0 +1,481 @@
+//! Execution of a query plan: walks sequence, parallel, condition, fetch,
+//! flatten and batched entity fetches, calls subgraphs through their
+//! transports, and merges every answer into one data tree with errors whose
+//! paths point into the client's response.
+
+pub mod entities;
+pub mod merge;
+pub mod plan;
+pub mod rewrites;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use futures::future::{join_all, BoxFuture};
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
+
+use self::entities::Representations;
+use self::merge::deep_merge;
+use self::plan::{BatchStep, ExecNode, FetchStep, PathStep};
+use super::health::SubgraphHealth;
+use super::response::{GraphQLError, PathSegment};
+use super::schema_index::SchemaIndex;
+use super::transport::{SubgraphRequest, SubgraphTransport, TransportError};
+use crate::error_code::ErrorCode;
+
+/// Data and errors accumulated while a plan runs.
+#[derive(Default)]
+pub struct ExecutionState {
+    pub data: Json,
+    pub errors: Vec<GraphQLError>,
+}
+
+/// Everything one plan execution reads.
+pub struct Executor<'a> {
+    pub schema: &'a SchemaIndex,
+    pub transports: &'a HashMap<String, Arc<dyn SubgraphTransport>>,
+    pub health: &'a SubgraphHealth,
+    pub variables: &'a Map<String, Json>,
+    pub headers: &'a [(String, String)],
+    state: Mutex<ExecutionState>,
+}
+
+#[derive(Deserialize)]
+struct SubgraphResponse {
+    #[serde(default)]
+    data: Option<Json>,
+    #[serde(default)]
+    errors: Option<Vec<SubgraphError>>,
+}
+
+#[derive(Deserialize)]
+struct SubgraphError {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    path: Option<Vec<Json>>,
+    #[serde(default)]
+    extensions: Option<Map<String, Json>>,
+}
+
+impl SubgraphError {
+    fn into_graphql(self, subgraph: &str, path: Option<Vec<PathSegment>>) -> GraphQLError {
+        let mut extensions = self.extensions.unwrap_or_default();
+        if !extensions.contains_key("code") {
+            extensions.insert(
+                "code".into(),
+                Json::String(ErrorCode::SubgraphError.as_str().into()),
+            );
+        }
+        extensions.insert("serviceName".into(), Json::String(subgraph.to_string()));
+        GraphQLError {
+            message: self
+                .message
+                .unwrap_or_else(|| format!("Subgraph {subgraph} reported an error.")),
+            locations: Vec::new(),
+            path,
+            extensions,
+        }
+    }
+
+    fn raw_path(&self) -> Option<Vec<PathSegment>> {
+        self.path.as_ref().map(|p| {
+            p.iter()
+                .filter_map(|s| match s {
+                    Json::String(k) => Some(PathSegment::Key(k.clone())),
+                    Json::Number(n) => n.as_u64().map(|i| PathSegment::Index(i as usize)),
+                    _ => None,
+                })
+                .collect()
+        })
+    }
+}
+
+fn service_error(subgraph: &str, message: String, code: ErrorCode) -> GraphQLError {
+    let mut error = GraphQLError::new(message, code);
+    error
+        .extensions
+        .insert("serviceName".into(), Json::String(subgraph.to_string()));
+    error
+}
+
+impl<'a> Executor<'a> {
+    pub fn new(
+        schema: &'a SchemaIndex,
+        transports: &'a HashMap<String, Arc<dyn SubgraphTransport>>,
+        health: &'a SubgraphHealth,
+        variables: &'a Map<String, Json>,
+        headers: &'a [(String, String)],
+    ) -> Self {
+        Executor {
+            schema,
+            transports,
+            health,
+            variables,
+            headers,
+            state: Mutex::new(ExecutionState {
+                data: Json::Object(Map::new()),
+                errors: Vec::new(),
+            }),
+        }
+    }
+
+    pub fn into_state(self) -> ExecutionState {
+        self.state.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ExecutionState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn run<'s>(&'s self, node: &'s ExecNode) -> BoxFuture<'s, ()> {
+        Box::pin(async move {
+            match node {
+                ExecNode::Fetch(fetch) => self.root_fetch(fetch).await,
+                ExecNode::Flatten { paths, fetch } => self.flatten_fetch(paths, fetch).await,
+                ExecNode::Batch(batch) => self.batch_fetch(batch).await,
+                ExecNode::Sequence(nodes) => {
+                    for child in nodes {
+                        self.run(child).await;
+                    }
+                }
+                ExecNode::Parallel(nodes) => {
+                    join_all(nodes.iter().map(|n| self.run(n))).await;
+                }
+                ExecNode::Condition {
+                    variable,
+                    if_clause,
+                    else_clause,
+                } => {
+                    let value = self
+                        .variables
+                        .get(variable)
+                        .and_then(Json::as_bool)
+                        .unwrap_or(false);
+                    let branch = if value { if_clause } else { else_clause };
+                    if let Some(branch) = branch {
+                        self.run(branch).await;
+                    }
+                }
+                ExecNode::Unsupported(what) => {
+                    self.lock().errors.push(GraphQLError::new(
+                        format!("The gateway does not execute {what} yet."),
+                        ErrorCode::InternalServerError,
+                    ));
+                }
+            }
+        })
+    }
+
+    /// `{"query":...,"variables":{` with the forwarded operation variables.
+    fn body_start(&self, query_json: &str, variable_usages: &[String]) -> (Vec<u8>, bool) {
+        let mut body = Vec::with_capacity(query_json.len() + 64);
+        body.extend_from_slice(b"{\"query\":");
+        body.extend_from_slice(query_json.as_bytes());
+        body.extend_from_slice(b",\"variables\":{");
+        let mut first = true;
+        for name in variable_usages {
+            if let Some(value) = self.variables.get(name) {
+                if !first {
+                    body.push(b',');
+                }
+                first = false;
+                write_json_key(&mut body, name);
+                write_json(&mut body, value);
+            }
+        }
+        (body, first)
+    }
+
+    async fn call(&self, subgraph: &str, body: Vec<u8>) -> Result<SubgraphResponse, GraphQLError> {
+        let Some(transport) = self.transports.get(subgraph) else {
+            return Err(service_error(
+                subgraph,
+                format!("Subgraph {subgraph} has no transport."),
+                ErrorCode::SubgraphUnavailable,
+            ));
+        };
+        let request = SubgraphRequest {
+            body: Bytes::from(body),
+            headers: self.headers.to_vec(),
+        };
+        let bytes = match transport.call(request).await {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                self.health.record_failure(subgraph, &error.to_string());
+                return Err(match error {
+                    TransportError::Unavailable { .. } => service_error(
+                        subgraph,
+                        format!("Subgraph {subgraph} is unavailable."),
+                        ErrorCode::SubgraphUnavailable,
+                    ),
+                    TransportError::Timeout { .. } => service_error(
+                        subgraph,
+                        format!("Subgraph {subgraph} did not answer in time."),
+                        ErrorCode::Timeout,
+                    ),
+                    TransportError::Status { status, body, .. } => {
+                        match serde_json::from_slice::<SubgraphResponse>(&body) {
+                            Ok(parsed) if parsed.data.is_some() || parsed.errors.is_some() => {
+                                return Ok(parsed)
+                            }
+                            _ => service_error(
+                                subgraph,
+                                format!("Subgraph {subgraph} answered HTTP {status}."),
+                                ErrorCode::SubgraphError,
+                            ),
+                        }
+                    }
+                });
+            }
+        };
+        match serde_json::from_slice::<SubgraphResponse>(&bytes) {
+            Ok(parsed) => {
+                self.health.record_success(subgraph);
+                Ok(parsed)
+            }
+            Err(_) => {
+                self.health
+                    .record_failure(subgraph, "answered with a body that is not GraphQL JSON");
+                Err(service_error(
+                    subgraph,
+                    format!("Subgraph {subgraph} answered with invalid JSON."),
+                    ErrorCode::SubgraphError,
+                ))
+            }
+        }
+    }
+
+    async fn root_fetch(&self, fetch: &FetchStep) {
+        let (mut body, _) = self.body_start(&fetch.query_json, &fetch.variable_usages);
+        body.extend_from_slice(b"}}");
+        let response = match self.call(&fetch.subgraph, body).await {
+            Ok(r) => r,
+            Err(error) => {
+                self.lock().errors.push(error);
+                return;
+            }
+        };
+        let mut state = self.lock();
+        if let Some(mut data) = response.data {
+            rewrites::apply_all(&mut data, &fetch.output_rewrites, self.schema);
+            deep_merge(&mut state.data, data, self.schema);
+        }
+        for error in response.errors.into_iter().flatten() {
+            let path = error.raw_path();
+            state.errors.push(error.into_graphql(&fetch.subgraph, path));
+        }
+    }
+
+    async fn flatten_fetch(&self, paths: &Vec<Vec<PathStep>>, fetch: &FetchStep) {
+        let Some(requires) = &fetch.requires else {
+            return self.flatten_root_fetch(paths, fetch).await;
+        };
+        let reps = {
+            let state = self.lock();
+            Representations::collect(
+                &state.data,
+                paths,
+                requires,
+                &fetch.input_rewrites,
+                self.schema,
+            )
+        };
+        if reps.is_empty() {
+            return;
+        }
+        let (mut body, first) = self.body_start(&fetch.query_json, &fetch.variable_usages);
+        if !first {
+            body.push(b',');
+        }
+        body.extend_from_slice(b"\"representations\":");
+        reps.write_json_array(&mut body);
+        body.extend_from_slice(b"}}");
+        let response = match self.call(&fetch.subgraph, body).await {
+            Ok(r) => r,
+            Err(error) => {
+                self.lock().errors.push(error);
+                return;
+            }
+        };
+        let mut entities = match response.data {
+            Some(Json::Object(mut data)) => match data.remove("_entities") {
+                Some(Json::Array(items)) => items,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        for entity in &mut entities {
+            rewrites::apply_all(entity, &fetch.output_rewrites, self.schema);
+        }
+        let mut state = self.lock();
+        let errors = self.entity_errors(
+            &state.data,
+            response.errors,
+            &fetch.subgraph,
+            |p| match p.first() {
+                Some(PathSegment::Key(k)) if k == "_entities" => Some(0),
+                _ => None,
+            },
+            &[(&reps, paths)],
+        );
+        reps.merge_back(&mut state.data, paths, entities, self.schema);
+        state.errors.extend(errors);
+    }
+
+    /// A non-entity fetch under a flatten: run once, merge into every target.
+    async fn flatten_root_fetch(&self, paths: &[Vec<PathStep>], fetch: &FetchStep) {
+        let targets = {
+            let state = self.lock();
+            let mut count = 0usize;
+            for path in paths {
+                entities::visit(&state.data, path, self.schema, &mut |_| count += 1);
+            }
+            count
+        };
+        if targets == 0 {
+            return;
+        }
+        let (mut body, _) = self.body_start(&fetch.query_json, &fetch.variable_usages);
+        body.extend_from_slice(b"}}");
+        let response = match self.call(&fetch.subgraph, body).await {
+            Ok(r) => r,
+            Err(error) => {
+                self.lock().errors.push(error);
+                return;
+            }
+        };
+        let mut state = self.lock();
+        if let Some(mut data) = response.data {
+            rewrites::apply_all(&mut data, &fetch.output_rewrites, self.schema);
+            for path in paths {
+                entities::visit_mut(&mut state.data, path, self.schema, &mut |target| {
+                    deep_merge(target, data.clone(), self.schema);
+                });
+            }
+        }
+        for error in response.errors.into_iter().flatten() {
+            state.errors.push(error.into_graphql(&fetch.subgraph, None));
+        }
+    }
+
+    async fn batch_fetch(&self, batch: &BatchStep) {
+        let collected: Vec<Representations> = {
+            let state = self.lock();
+            batch
+                .aliases
+                .iter()
+                .map(|a| {
+                    Representations::collect(
+                        &state.data,
+                        &a.paths,
+                        &a.requires,
+                        &a.input_rewrites,
+                        self.schema,
+                    )
+                })
+                .collect()
+        };
+        if collected.iter().all(Representations::is_empty) {
+            return;
+        }
+        let (mut body, mut first) = self.body_start(&batch.query_json, &batch.variable_usages);
+        let mut written: Vec<&str> = Vec::new();
+        for (alias, reps) in batch.aliases.iter().zip(&collected) {
+            if written.contains(&alias.representations_variable.as_str()) {
+                continue;
+            }
+            written.push(&alias.representations_variable);
+            if !first {
+                body.push(b',');
+            }
+            first = false;
+            write_json_key(&mut body, &alias.representations_variable);
+            reps.write_json_array(&mut body);
+        }
+        body.extend_from_slice(b"}}");
+        let response = match self.call(&batch.subgraph, body).await {
+            Ok(r) => r,
+            Err(error) => {
+                self.lock().errors.push(error);
+                return;
+            }
+        };
+        let mut data = match response.data {
+            Some(Json::Object(data)) => data,
+            _ => Map::new(),
+        };
+        let mut state = self.lock();
+        let groups: Vec<(&Representations, &Vec<Vec<PathStep>>)> = collected
+            .iter()
+            .zip(&batch.aliases)
+            .map(|(r, a)| (r, &a.paths))
+            .collect();
+        let errors = self.entity_errors(
+            &state.data,
+            response.errors,
+            &batch.subgraph,
+            |p| match p.first() {
+                Some(PathSegment::Key(k)) => batch.aliases.iter().position(|a| &a.alias == k),
+                _ => None,
+            },
+            &groups,
+        );
+        for (alias, reps) in batch.aliases.iter().zip(&collected) {
+            let mut results = match data.remove(&alias.alias) {
+                Some(Json::Array(items)) => items,
+                _ => continue,
+            };
+            for entity in &mut results {
+                rewrites::apply_all(entity, &alias.output_rewrites, self.schema);
+            }
+            reps.merge_back(&mut state.data, &alias.paths, results, self.schema);
+        }
+        state.errors.extend(errors);
+    }
+
+    /// Maps `[<root>, i, rest..]` error paths to the entity's response path.
+    fn entity_errors(
+        &self,
+        data: &Json,
+        errors: Option<Vec<SubgraphError>>,
+        subgraph: &str,
+        group_of: impl Fn(&[PathSegment]) -> Option<usize>,
+        groups: &[(&Representations, &Vec<Vec<PathStep>>)],
+    ) -> Vec<GraphQLError> {
+        let mut out = Vec::new();
+        for error in errors.into_iter().flatten() {
+            let raw = error.raw_path();
+            let mapped = raw.as_ref().and_then(|p| {
+                let group = group_of(p)?;
+                let (reps, paths) = groups.get(group)?;
+                // Some subgraphs leave the entity index out; with one
+                // representation it can only be the first.
+                let (index, rest) = match p.get(1) {
+                    Some(PathSegment::Index(i)) => (*i, 2),
+                    _ if reps.unique.len() == 1 => (0, 1),
+                    _ => return None,
+                };
+                let mut path = reps.path_of(data, paths, index, self.schema)?;
+                path.extend(p.iter().skip(rest).cloned());
+                Some(path)
+            });
+            out.push(error.into_graphql(subgraph, mapped));
+        }
+        out
+    }
+}
+
+fn write_json_key(body: &mut Vec<u8>, key: &str) {
+    write_json(body, &Json::String(key.to_string()));
+    body.push(b':');
+}
+
+fn write_json(body: &mut Vec<u8>, value: &Json) {
+    // Writing into a Vec cannot fail; a failure would only mean an unencodable value.
+    if serde_json::to_writer(&mut *body, value).is_err() {
+        body.extend_from_slice(b"null");
+    }
+}

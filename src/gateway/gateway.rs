@@ -1,0 +1,208 @@
+//! The gateway: one supergraph, its subgraph transports and health, and the
+//! request pipeline (prepare, coerce variables, execute the plan, shape the
+//! response).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value as Json};
+
+use super::executor::Executor;
+use super::health::{SubgraphHealth, SubgraphStatus};
+use super::http_transport::{shared_client, HttpTransport};
+use super::operation::OperationKind;
+use super::prepare::{operation_kind, prepare};
+use super::projection::Projection;
+use super::request::GraphQLRequest;
+use super::response::{GraphQLError, GraphQLResponse};
+use super::supergraph::Supergraph;
+use super::transport::SubgraphTransport;
+use crate::error_code::ErrorCode;
+
+/// How a gateway reaches its subgraphs.
+#[derive(Clone)]
+pub struct GatewayOptions {
+    /// Timeout of one subgraph call unless `subgraph_timeouts` names the subgraph.
+    pub subgraph_timeout: Duration,
+    pub subgraph_timeouts: HashMap<String, Duration>,
+    /// Transports used instead of HTTP for the named subgraphs (e.g. the
+    /// in-process hub subgraph).
+    pub transports: HashMap<String, Arc<dyn SubgraphTransport>>,
+    /// The pooled HTTP client to share (one is built when absent).
+    pub http_client: Option<reqwest::Client>,
+}
+
+impl Default for GatewayOptions {
+    fn default() -> Self {
+        GatewayOptions {
+            subgraph_timeout: Duration::from_secs(30),
+            subgraph_timeouts: HashMap::new(),
+            transports: HashMap::new(),
+            http_client: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("cannot build the subgraph HTTP client: {0}")]
+    HttpClient(String),
+}
+
+/// Serves one supergraph.
+pub struct Gateway {
+    supergraph: Arc<Supergraph>,
+    transports: HashMap<String, Arc<dyn SubgraphTransport>>,
+    health: Arc<SubgraphHealth>,
+}
+
+impl Gateway {
+    /// HTTP transports for every `join__Graph` URL, except the subgraphs
+    /// `options.transports` provides.
+    pub fn from_supergraph(
+        supergraph: Arc<Supergraph>,
+        options: GatewayOptions,
+    ) -> Result<Gateway, GatewayError> {
+        let client = match options.http_client {
+            Some(client) => client,
+            None => shared_client().map_err(|e| GatewayError::HttpClient(e.to_string()))?,
+        };
+        let mut transports: HashMap<String, Arc<dyn SubgraphTransport>> = HashMap::new();
+        for subgraph in supergraph.subgraphs() {
+            let timeout = options
+                .subgraph_timeouts
+                .get(&subgraph.name)
+                .copied()
+                .unwrap_or(options.subgraph_timeout);
+            transports.insert(
+                subgraph.name.clone(),
+                Arc::new(HttpTransport::new(
+                    client.clone(),
+                    &subgraph.name,
+                    &subgraph.url,
+                    timeout,
+                )),
+            );
+        }
+        transports.extend(options.transports);
+        let health = Arc::new(SubgraphHealth::new(
+            supergraph
+                .subgraphs()
+                .iter()
+                .map(|s| (s.name.as_str(), s.url.as_str())),
+        ));
+        Ok(Gateway {
+            supergraph,
+            transports,
+            health,
+        })
+    }
+
+    /// Replaces (or adds) the transport of one subgraph.
+    pub fn with_transport(mut self, name: &str, transport: Arc<dyn SubgraphTransport>) -> Self {
+        self.transports.insert(name.to_string(), transport);
+        self
+    }
+
+    pub fn supergraph(&self) -> &Arc<Supergraph> {
+        &self.supergraph
+    }
+
+    pub fn subgraph_health(&self) -> Vec<SubgraphStatus> {
+        self.health.snapshot()
+    }
+
+    /// The kind of the operation a request would run, for the HTTP layer
+    /// (a mutation over GET is refused). Errors are request errors.
+    pub fn operation_kind(
+        &self,
+        request: &GraphQLRequest,
+    ) -> Result<OperationKind, GraphQLResponse> {
+        let query = query_of(request)?;
+        operation_kind(query, request.operation_name.as_deref())
+            .map_err(GraphQLResponse::request_error)
+    }
+
+    /// Runs one request to completion. Never panics on bad input; subgraph
+    /// failures become errors beside partial data.
+    pub async fn execute(&self, request: GraphQLRequest) -> GraphQLResponse {
+        self.execute_with_headers(request, &[]).await
+    }
+
+    /// As [`Gateway::execute`], forwarding `headers` to every subgraph call.
+    pub async fn execute_with_headers(
+        &self,
+        request: GraphQLRequest,
+        headers: &[(String, String)],
+    ) -> GraphQLResponse {
+        let query = match query_of(&request) {
+            Ok(q) => q,
+            Err(response) => return response,
+        };
+        let prepared = match prepare(&self.supergraph, query, request.operation_name.as_deref()) {
+            Ok(p) => p,
+            Err(errors) => {
+                return GraphQLResponse {
+                    data: None,
+                    errors,
+                    extensions: Map::new(),
+                }
+            }
+        };
+        if prepared.kind == OperationKind::Subscription {
+            return GraphQLResponse::request_error(GraphQLError::new(
+                "Subscriptions are not served over this transport.",
+                ErrorCode::BadUserInput,
+            ));
+        }
+        let variables = match super::variables::coerce_variables(
+            &prepared.variable_definitions,
+            request.variables.as_ref(),
+            &self.supergraph.api,
+        ) {
+            Ok(v) => v,
+            Err(e) => {
+                return GraphQLResponse::request_error(GraphQLError::new(
+                    e.to_string(),
+                    ErrorCode::BadUserInput,
+                ))
+            }
+        };
+        let (data, mut errors) = match prepared.plan.as_ref().and_then(|p| p.root.as_ref()) {
+            Some(root) => {
+                let executor = Executor::new(
+                    &self.supergraph.internal,
+                    &self.transports,
+                    &self.health,
+                    &variables,
+                    headers,
+                );
+                executor.run(root).await;
+                let state = executor.into_state();
+                (state.data, state.errors)
+            }
+            None => (Json::Object(Map::new()), Vec::new()),
+        };
+        let data = Projection::new(&self.supergraph.api, &variables, &mut errors).root(
+            data,
+            &prepared.root_type,
+            &prepared.shape,
+        );
+        GraphQLResponse {
+            data: Some(data),
+            errors,
+            extensions: Map::new(),
+        }
+    }
+}
+
+fn query_of(request: &GraphQLRequest) -> Result<&str, GraphQLResponse> {
+    match request.query.as_deref() {
+        Some(q) if !q.trim().is_empty() => Ok(q),
+        _ => Err(GraphQLResponse::request_error(GraphQLError::new(
+            "The request has no GraphQL document in `query`.",
+            ErrorCode::BadUserInput,
+        ))),
+    }
+}

@@ -1,0 +1,97 @@
+//! Subgraph calls over HTTP: one shared pooled keep-alive client, a timeout per
+//! subgraph, GraphQL-over-HTTP JSON bodies.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use reqwest::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+
+use super::transport::{SubgraphRequest, SubgraphTransport, TransportError};
+
+const ACCEPT_VALUE: &str = "application/graphql-response+json, application/json";
+
+/// Builds the client every HTTP transport of a gateway shares.
+pub fn shared_client() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(64)
+        .tcp_nodelay(true)
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+}
+
+/// One department subgraph reached over HTTP.
+pub struct HttpTransport {
+    client: reqwest::Client,
+    name: String,
+    url: String,
+    timeout: Duration,
+}
+
+impl HttpTransport {
+    pub fn new(client: reqwest::Client, name: &str, url: &str, timeout: Duration) -> Self {
+        HttpTransport {
+            client,
+            name: name.to_string(),
+            url: url.to_string(),
+            timeout,
+        }
+    }
+
+    async fn send(&self, request: SubgraphRequest) -> Result<Bytes, TransportError> {
+        let mut builder = self
+            .client
+            .post(&self.url)
+            .timeout(self.timeout)
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, ACCEPT_VALUE);
+        for (name, value) in &request.headers {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                builder = builder.header(n, v);
+            }
+        }
+        let unavailable = |e: reqwest::Error| {
+            if e.is_timeout() {
+                TransportError::Timeout {
+                    subgraph: self.name.clone(),
+                    millis: self.timeout.as_millis() as u64,
+                }
+            } else {
+                TransportError::Unavailable {
+                    subgraph: self.name.clone(),
+                    reason: without_url(e).to_string(),
+                }
+            }
+        };
+        let response = builder
+            .body(request.body)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(unavailable)?;
+        if status.is_success() {
+            Ok(body)
+        } else {
+            Err(TransportError::Status {
+                subgraph: self.name.clone(),
+                status: status.as_u16(),
+                body,
+            })
+        }
+    }
+}
+
+fn without_url(e: reqwest::Error) -> reqwest::Error {
+    e.without_url()
+}
+
+impl SubgraphTransport for HttpTransport {
+    fn call(&self, request: SubgraphRequest) -> BoxFuture<'_, Result<Bytes, TransportError>> {
+        Box::pin(self.send(request))
+    }
+}

@@ -1,0 +1,261 @@
+//! Turning a request's document into a prepared operation: parse, pick the
+//! operation, validate against the public API schema, compile the response
+//! shape, normalize and plan. Results are cached per supergraph: documents by
+//! their text and operation name, plans by normalized operation hash and name.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use graphql_tools::static_graphql::query::{
+    Definition, Document, OperationDefinition, Selection, SelectionSet, TypeCondition,
+    VariableDefinition,
+};
+use graphql_tools::validation::rules::default_rules_validation_plan;
+use graphql_tools::validation::validate::validate;
+use hive_router_query_planner::ast::normalization::normalize_operation;
+use hive_router_query_planner::graph::PlannerOverrideContext;
+use hive_router_query_planner::utils::cancellation::CancellationToken;
+use hive_router_query_planner::utils::parsing::safe_parse_operation;
+
+use super::executor::plan::ExecutablePlan;
+use super::operation::{select_operation, OperationKind};
+use super::plan_cache::DocumentKey;
+use super::response::{GraphQLError, Location};
+use super::shape::{compile, SelectionShape};
+use super::supergraph::Supergraph;
+use crate::error_code::ErrorCode;
+
+/// An operation ready to execute with any variables.
+pub struct PreparedOperation {
+    source: String,
+    requested_name: Option<String>,
+    pub kind: OperationKind,
+    pub variable_definitions: Vec<VariableDefinition>,
+    pub root_type: String,
+    pub shape: SelectionShape,
+    /// `None` when only introspection or `__typename` is asked at the root.
+    pub plan: Option<Arc<ExecutablePlan>>,
+}
+
+fn document_key(query: &str, operation_name: Option<&str>) -> DocumentKey {
+    let mut hasher = DefaultHasher::new();
+    query.hash(&mut hasher);
+    operation_name.hash(&mut hasher);
+    DocumentKey(hasher.finish())
+}
+
+/// Parses only as far as needed to tell the operation's kind.
+pub fn operation_kind(
+    query: &str,
+    operation_name: Option<&str>,
+) -> Result<OperationKind, GraphQLError> {
+    let document = parse(query)?;
+    select_operation(&document, operation_name).map(|op| op.kind)
+}
+
+fn parse(query: &str) -> Result<Document, GraphQLError> {
+    safe_parse_operation(query).map_err(|e| {
+        let message = e.to_string();
+        let mut error = GraphQLError::new(
+            format!("Syntax error: {}", message.trim()),
+            ErrorCode::GraphqlParseFailed,
+        );
+        if let Some(location) = parse_error_location(&message) {
+            error.locations.push(location);
+        }
+        error
+    })
+}
+
+fn parse_error_location(message: &str) -> Option<Location> {
+    let rest = &message[message.find(" at ")? + 4..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == ':'))
+        .unwrap_or(rest.len());
+    let (line, column) = rest[..end].split_once(':')?;
+    Some(Location {
+        line: line.parse().ok()?,
+        column: column.parse().ok()?,
+    })
+}
+
+/// Prepares (or finds in the cache) the operation a request asks for.
+pub fn prepare(
+    supergraph: &Supergraph,
+    query: &str,
+    operation_name: Option<&str>,
+) -> Result<Arc<PreparedOperation>, Vec<GraphQLError>> {
+    let key = document_key(query, operation_name);
+    if let Some(hit) = supergraph.plan_cache.documents.get(&key) {
+        if hit.source == query && hit.requested_name.as_deref() == operation_name {
+            return Ok(hit);
+        }
+    }
+    let prepared = Arc::new(prepare_uncached(supergraph, query, operation_name)?);
+    supergraph
+        .plan_cache
+        .documents
+        .insert(key, prepared.clone());
+    Ok(prepared)
+}
+
+fn prepare_uncached(
+    supergraph: &Supergraph,
+    query: &str,
+    operation_name: Option<&str>,
+) -> Result<PreparedOperation, Vec<GraphQLError>> {
+    let document = parse(query).map_err(|e| vec![e])?;
+    let selected = select_operation(&document, operation_name).map_err(|e| vec![e])?;
+    let validation_plan = default_rules_validation_plan();
+    let problems = validate(supergraph.api.document(), &document, &validation_plan);
+    if !problems.is_empty() {
+        return Err(problems
+            .into_iter()
+            .map(|p| {
+                let mut error = GraphQLError::new(p.message, ErrorCode::GraphqlValidationFailed);
+                error.locations = p
+                    .locations
+                    .iter()
+                    .map(|pos| Location {
+                        line: pos.line,
+                        column: pos.column,
+                    })
+                    .collect();
+                error
+            })
+            .collect());
+    }
+    let kind = selected.kind;
+    let root_type = supergraph
+        .api
+        .root_type(kind)
+        .ok_or_else(|| {
+            vec![GraphQLError::new(
+                format!("The schema has no {} type.", kind.as_str()),
+                ErrorCode::GraphqlValidationFailed,
+            )]
+        })?
+        .to_string();
+    let shape = compile(
+        &document,
+        selected.selection_set,
+        &root_type,
+        &supergraph.api,
+    )
+    .map_err(|e| {
+        vec![GraphQLError::new(
+            e.to_string(),
+            ErrorCode::GraphqlValidationFailed,
+        )]
+    })?;
+    let variable_definitions = selected.variables.to_vec();
+    let name = selected.name.map(str::to_string);
+
+    let mut planned_document = document.clone();
+    let has_remote_fields =
+        strip_root_meta_fields(&mut planned_document, name.as_deref(), &root_type);
+    let plan = if has_remote_fields && kind != OperationKind::Subscription {
+        Some(plan(supergraph, &planned_document, name.as_deref())?)
+    } else {
+        None
+    };
+    Ok(PreparedOperation {
+        source: query.to_string(),
+        requested_name: operation_name.map(str::to_string),
+        kind,
+        variable_definitions,
+        root_type,
+        shape,
+        plan,
+    })
+}
+
+fn plan(
+    supergraph: &Supergraph,
+    document: &Document,
+    name: Option<&str>,
+) -> Result<Arc<ExecutablePlan>, Vec<GraphQLError>> {
+    let planner = &supergraph.planner;
+    let normalized = normalize_operation(&planner.supergraph, document, name).map_err(|e| {
+        vec![GraphQLError::new(
+            e.to_string(),
+            ErrorCode::GraphqlValidationFailed,
+        )]
+    })?;
+    let key = (normalized.operation.hash(), name.map(str::to_string));
+    if let Some(hit) = supergraph.plan_cache.plans.get(&key) {
+        return Ok(hit);
+    }
+    let planned = catch_unwind(AssertUnwindSafe(|| {
+        planner.plan_from_normalized_operation(
+            &normalized.operation,
+            PlannerOverrideContext::default(),
+            &CancellationToken::new(),
+        )
+    }));
+    let query_plan = match planned {
+        Ok(Ok(plan)) => plan,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "query planning failed");
+            return Err(vec![GraphQLError::new(
+                "The operation could not be planned.",
+                ErrorCode::InternalServerError,
+            )]);
+        }
+        Err(_) => {
+            tracing::error!("query planner panicked");
+            return Err(vec![GraphQLError::new(
+                "The operation could not be planned.",
+                ErrorCode::InternalServerError,
+            )]);
+        }
+    };
+    let executable = Arc::new(ExecutablePlan::from_query_plan(&query_plan));
+    supergraph.plan_cache.plans.insert(key, executable.clone());
+    Ok(executable)
+}
+
+/// Removes `__schema`, `__type` and `__typename` at the root (the gateway
+/// answers them) and says whether any field is left for subgraphs.
+fn strip_root_meta_fields(document: &mut Document, name: Option<&str>, root_type: &str) -> bool {
+    let mut empty_fragments = HashSet::new();
+    for definition in &mut document.definitions {
+        if let Definition::Fragment(fragment) = definition {
+            let TypeCondition::On(on) = &fragment.type_condition;
+            if on == root_type && !strip_selection(&mut fragment.selection_set, &HashSet::new()) {
+                empty_fragments.insert(fragment.name.clone());
+            }
+        }
+    }
+    let mut remote = false;
+    for definition in &mut document.definitions {
+        if let Definition::Operation(op) = definition {
+            let (op_name, set) = match op {
+                OperationDefinition::SelectionSet(s) => (None, s),
+                OperationDefinition::Query(q) => (q.name.as_deref(), &mut q.selection_set),
+                OperationDefinition::Mutation(m) => (m.name.as_deref(), &mut m.selection_set),
+                OperationDefinition::Subscription(s) => (s.name.as_deref(), &mut s.selection_set),
+            };
+            let selected = name.is_none() || op_name == name;
+            let has = strip_selection(set, &empty_fragments);
+            if selected {
+                remote = has;
+            }
+        }
+    }
+    remote
+}
+
+fn strip_selection(set: &mut SelectionSet, empty_fragments: &HashSet<String>) -> bool {
+    set.items.retain_mut(|item| match item {
+        Selection::Field(field) => !field.name.starts_with("__"),
+        Selection::InlineFragment(fragment) => {
+            strip_selection(&mut fragment.selection_set, empty_fragments)
+        }
+        Selection::FragmentSpread(spread) => !empty_fragments.contains(&spread.fragment_name),
+    });
+    !set.items.is_empty()
+}

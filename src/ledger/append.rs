@@ -1,0 +1,439 @@
+//! Appending: one transaction per batch that locks the ledger head, chains,
+//! hashes and signs the entries, stores headers, payloads and the Merkle
+//! subtrees they complete, issues a checkpoint when one is due, and moves the
+//! head. Appends are serialized by the database: `SELECT … FOR UPDATE` on
+//! the head row on PostgreSQL, the write lock (`BEGIN IMMEDIATE`) on SQLite.
+//!
+//! [`Ledger::append`] group-commits: concurrent callers queue their entries,
+//! one of them commits everything queued in one transaction, the others wait
+//! for their receipts.
+
+use std::sync::{Condvar, Mutex};
+
+use chrono::Utc;
+use diesel::prelude::*;
+
+use super::checkpoint::{verify_cosignature, Checkpoint};
+use super::entry::{receipt_message, EntryHeader, NewEntry, Receipt, ERASURE_KIND, GENESIS_PREV};
+use super::keys::NoteVerifier;
+use super::merkle::{leaf_hash, sha256, Frontier, Hash, MAX_LEAVES};
+use super::rows::{
+    hash_column, CheckpointRow, CosignatureRow, EntryRow, HeadRow, NodeRow, PayloadRow,
+};
+use super::{Ledger, LedgerError};
+use crate::store::schema::{
+    ledger_checkpoints, ledger_cosignatures, ledger_entries, ledger_head, ledger_nodes,
+    ledger_payloads,
+};
+use crate::store::{write_transaction, AnyConnection};
+
+/// Rows per multi-row INSERT (keeps SQLite and PostgreSQL under their bind limits).
+const INSERT_CHUNK: usize = 1000;
+/// Most entries one group commit writes.
+const GROUP_LIMIT: usize = 10_000;
+/// Batches at least this large are signed on several threads.
+const PARALLEL_SIGN_MIN: usize = 256;
+
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        for chunk in $rows.chunks(INSERT_CHUNK) {
+            match &mut *$conn {
+                AnyConnection::Postgres(c) => {
+                    diesel::insert_into($table).values(chunk).execute(c)?;
+                }
+                AnyConnection::Sqlite(c) => {
+                    diesel::insert_into($table).values(chunk).execute(c)?;
+                }
+            }
+        }
+    }};
+}
+
+/// Reads the head row, locking it for the rest of the transaction.
+pub(crate) fn lock_head(conn: &mut AnyConnection) -> Result<HeadRow, LedgerError> {
+    let head = match conn {
+        AnyConnection::Postgres(c) => ledger_head::table
+            .find(1i64)
+            .for_update()
+            .first::<HeadRow>(c)?,
+        AnyConnection::Sqlite(c) => ledger_head::table.find(1i64).first::<HeadRow>(c)?,
+    };
+    Ok(head)
+}
+
+/// Records the signer's vkey on an empty ledger; refuses a different key on
+/// a ledger already bound to one.
+pub(crate) fn bind_signer(
+    conn: &mut AnyConnection,
+    verifier: &NoteVerifier,
+) -> Result<(), LedgerError> {
+    let vkey = verifier.to_vkey();
+    write_transaction(conn, |conn| {
+        let head = lock_head(conn)?;
+        if head.signer_vkey.is_empty() {
+            diesel::update(ledger_head::table.find(1i64))
+                .set(ledger_head::signer_vkey.eq(&vkey))
+                .execute(conn)?;
+            Ok(())
+        } else if head.signer_vkey == vkey {
+            Ok(())
+        } else {
+            Err(LedgerError::KeyMismatch {
+                path: String::new(),
+                expected: head.signer_vkey,
+            })
+        }
+    })
+}
+
+/// An entry that passed validation, with its payload text.
+#[derive(Debug, Clone)]
+pub struct ValidEntry {
+    entry: NewEntry,
+    body: String,
+}
+
+/// The group-commit queue.
+#[derive(Debug, Default)]
+pub struct GroupCommit {
+    state: Mutex<GroupState>,
+    done: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct GroupState {
+    next_ticket: u64,
+    queue: Vec<(u64, Vec<ValidEntry>)>,
+    committing: bool,
+    results: std::collections::HashMap<u64, Result<Vec<Receipt>, LedgerError>>,
+}
+
+impl Ledger {
+    fn validate(&self, entries: Vec<NewEntry>) -> Result<Vec<ValidEntry>, LedgerError> {
+        entries
+            .into_iter()
+            .map(|entry| {
+                if entry.kind == ERASURE_KIND {
+                    return Err(LedgerError::Entry(super::EntryError::ReservedKind(
+                        entry.kind,
+                    )));
+                }
+                let body = entry.validate(self.options.max_payload_bytes)?;
+                Ok(ValidEntry { entry, body })
+            })
+            .collect()
+    }
+
+    /// Records one entry and returns its receipt. Concurrent calls are
+    /// committed together.
+    pub fn append(&self, entry: NewEntry) -> Result<Receipt, LedgerError> {
+        let mut receipts = self.append_batch(vec![entry])?;
+        receipts
+            .pop()
+            .ok_or(LedgerError::Storage("no receipt".into()))
+    }
+
+    /// Records several entries, in order, in one transaction (shared with
+    /// other callers' entries under load).
+    pub fn append_batch(&self, entries: Vec<NewEntry>) -> Result<Vec<Receipt>, LedgerError> {
+        let valid = self.validate(entries)?;
+        let group = &self.group;
+        let mut state = group.state.lock().unwrap_or_else(|p| p.into_inner());
+        let ticket = state.next_ticket;
+        state.next_ticket += 1;
+        state.queue.push((ticket, valid));
+        loop {
+            if let Some(result) = state.results.remove(&ticket) {
+                return result;
+            }
+            if !state.committing {
+                state.committing = true;
+                let mut taken = 0usize;
+                let mut batch = Vec::new();
+                while !state.queue.is_empty()
+                    && (taken == 0 || taken + state.queue[0].1.len() <= GROUP_LIMIT)
+                {
+                    let item = state.queue.remove(0);
+                    taken += item.1.len();
+                    batch.push(item);
+                }
+                drop(state);
+                let outcome = self.commit_group(&batch);
+                state = group.state.lock().unwrap_or_else(|p| p.into_inner());
+                match outcome {
+                    Ok(mut receipts) => {
+                        for (t, entries) in batch.iter().rev() {
+                            let mine = receipts.split_off(receipts.len() - entries.len());
+                            state.results.insert(*t, Ok(mine));
+                        }
+                    }
+                    Err(e) => {
+                        for (t, _) in &batch {
+                            state.results.insert(*t, Err(e.clone()));
+                        }
+                    }
+                }
+                state.committing = false;
+                group.done.notify_all();
+                continue;
+            }
+            state = group.done.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn commit_group(&self, batch: &[(u64, Vec<ValidEntry>)]) -> Result<Vec<Receipt>, LedgerError> {
+        let entries: Vec<&ValidEntry> = batch.iter().flat_map(|(_, e)| e.iter()).collect();
+        let mut conn = self.store.get()?;
+        write_transaction(&mut conn, |conn| self.write_entries(conn, &entries))
+    }
+
+    /// Records entries inside the caller's transaction on `conn` (opened with
+    /// `store::write_transaction`; one is opened here if there is none). The
+    /// entries become visible, and the receipts true, only when the caller
+    /// commits.
+    pub fn append_in(
+        &self,
+        conn: &mut AnyConnection,
+        entries: Vec<NewEntry>,
+    ) -> Result<Vec<Receipt>, LedgerError> {
+        let valid = self.validate(entries)?;
+        let refs: Vec<&ValidEntry> = valid.iter().collect();
+        write_transaction(conn, |conn| self.write_entries(conn, &refs))
+    }
+
+    /// Erases the payload of entry `seq` (right to erasure): the payload is
+    /// deleted, its hash stays in the entry, and a `ledger.erasure` entry
+    /// recording who erased it and why is appended in the same transaction.
+    pub fn erase(&self, seq: u64, actor: &str, reason: &str) -> Result<Receipt, LedgerError> {
+        if reason.is_empty() || reason.chars().count() > 1024 {
+            return Err(LedgerError::BadReason);
+        }
+        let record = NewEntry {
+            kind: ERASURE_KIND.to_string(),
+            actor: actor.to_string(),
+            subject: None,
+            payload: serde_json::json!({ "erases": seq, "reason": reason }),
+        };
+        let body = record.validate(self.options.max_payload_bytes)?;
+        let valid = ValidEntry {
+            entry: record,
+            body,
+        };
+        let mut conn = self.store.get()?;
+        write_transaction(&mut conn, |conn| {
+            let head = lock_head(conn)?;
+            let key = i64::try_from(seq).map_err(|_| LedgerError::NotFound(seq))?;
+            if seq >= head.size as u64 {
+                return Err(LedgerError::NotFound(seq));
+            }
+            let kind: String = ledger_entries::table
+                .find(key)
+                .select(ledger_entries::kind)
+                .first(conn)?;
+            if kind == ERASURE_KIND {
+                return Err(LedgerError::ErasureNotErasable(seq));
+            }
+            let deleted = diesel::delete(ledger_payloads::table.find(key)).execute(conn)?;
+            if deleted == 0 {
+                return Err(LedgerError::AlreadyErased(seq));
+            }
+            let mut receipts = self.write_entries(conn, &[&valid])?;
+            receipts
+                .pop()
+                .ok_or(LedgerError::Storage("no receipt".into()))
+        })
+    }
+
+    /// Issues a checkpoint now if the ledger grew since the last one and one
+    /// is due by entry count or age. Returns the new tree size if one was issued.
+    pub fn checkpoint_if_due(&self) -> Result<Option<u64>, LedgerError> {
+        self.issue_checkpoint(false)
+    }
+
+    /// Issues a checkpoint of the current tree if it grew since the last one.
+    pub fn checkpoint_now(&self) -> Result<Option<u64>, LedgerError> {
+        self.issue_checkpoint(true)
+    }
+
+    fn issue_checkpoint(&self, force: bool) -> Result<Option<u64>, LedgerError> {
+        let mut conn = self.store.get()?;
+        write_transaction(&mut conn, |conn| {
+            let mut head = lock_head(conn)?;
+            let frontier = Frontier::from_bytes(head.size as u64, &head.frontier)
+                .ok_or(LedgerError::CorruptHead("frontier does not match size"))?;
+            let now = Utc::now().timestamp_micros();
+            if !(self.checkpoint_due(&head, now) || (force && head.size > head.checkpoint_size)) {
+                return Ok(None);
+            }
+            self.write_checkpoint(conn, &mut head, &frontier, now)?;
+            diesel::update(ledger_head::table.find(1i64))
+                .set((
+                    ledger_head::checkpoint_size.eq(head.checkpoint_size),
+                    ledger_head::checkpoint_micros.eq(head.checkpoint_micros),
+                ))
+                .execute(conn)?;
+            Ok(Some(head.size as u64))
+        })
+    }
+
+    fn checkpoint_due(&self, head: &HeadRow, now: i64) -> bool {
+        let grown = (head.size - head.checkpoint_size) as u64;
+        grown > 0
+            && (grown >= self.options.checkpoint_every_entries
+                || now.saturating_sub(head.checkpoint_micros)
+                    >= (self.options.checkpoint_every_seconds as i64).saturating_mul(1_000_000))
+    }
+
+    fn write_checkpoint(
+        &self,
+        conn: &mut AnyConnection,
+        head: &mut HeadRow,
+        frontier: &Frontier,
+        now: i64,
+    ) -> Result<(), LedgerError> {
+        let checkpoint = Checkpoint {
+            origin: self.options.origin.clone(),
+            size: frontier.size(),
+            root: frontier.root(),
+        };
+        let row = CheckpointRow {
+            tree_size: head.size,
+            root_hash: checkpoint.root.to_vec(),
+            issued_micros: now,
+            note: checkpoint.sign(&self.signer),
+        };
+        diesel::insert_into(ledger_checkpoints::table)
+            .values(&row)
+            .execute(conn)?;
+        head.checkpoint_size = head.size;
+        head.checkpoint_micros = now;
+        Ok(())
+    }
+
+    /// Stores a witness cosignature line for the checkpoint of `tree_size`
+    /// after checking it against the configured witness keys.
+    pub fn add_cosignature(&self, tree_size: u64, line: &str) -> Result<(), LedgerError> {
+        let mut conn = self.store.get()?;
+        let size = i64::try_from(tree_size).map_err(|_| LedgerError::NotFound(tree_size))?;
+        let row: CheckpointRow = ledger_checkpoints::table
+            .find(size)
+            .first(&mut *conn)
+            .optional()?
+            .ok_or(LedgerError::NotFound(tree_size))?;
+        let body = super::checkpoint::SignedNote::parse(&row.note)?.body;
+        let witness = verify_cosignature(&body, line, &self.options.witnesses)?;
+        let cosig = CosignatureRow {
+            tree_size: size,
+            witness: witness.to_vkey(),
+            line: line.trim_end_matches('\n').to_string(),
+        };
+        write_transaction(&mut conn, |conn| {
+            diesel::delete(ledger_cosignatures::table.find((size, &cosig.witness)))
+                .execute(conn)?;
+            diesel::insert_into(ledger_cosignatures::table)
+                .values(&cosig)
+                .execute(conn)?;
+            Ok::<(), LedgerError>(())
+        })
+    }
+
+    fn write_entries(
+        &self,
+        conn: &mut AnyConnection,
+        entries: &[&ValidEntry],
+    ) -> Result<Vec<Receipt>, LedgerError> {
+        let mut head = lock_head(conn)?;
+        let start =
+            u64::try_from(head.size).map_err(|_| LedgerError::CorruptHead("negative size"))?;
+        if start + entries.len() as u64 >= MAX_LEAVES {
+            return Err(LedgerError::CorruptHead("the ledger is full"));
+        }
+        let mut frontier = Frontier::from_bytes(start, &head.frontier)
+            .ok_or(LedgerError::CorruptHead("frontier does not match size"))?;
+        let mut prev: Hash = if start == 0 {
+            GENESIS_PREV
+        } else {
+            hash_column(&head.last_hash)
+        };
+        let now = Utc::now().timestamp_micros();
+        let mut rows = Vec::with_capacity(entries.len());
+        let mut payloads = Vec::with_capacity(entries.len());
+        let mut nodes = Vec::with_capacity(entries.len() * 2 + 64);
+        for (i, valid) in entries.iter().enumerate() {
+            let seq = start + i as u64;
+            let header = EntryHeader {
+                seq,
+                recorded_micros: now,
+                kind: valid.entry.kind.clone(),
+                actor: valid.entry.actor.clone(),
+                subject: valid.entry.subject,
+                payload_hash: sha256(valid.body.as_bytes()),
+                prev_hash: prev,
+            };
+            let entry_hash = header.entry_hash();
+            frontier.push(leaf_hash(&entry_hash), |id, h| {
+                nodes.push(NodeRow {
+                    id: id.key(),
+                    hash: h.to_vec(),
+                })
+            });
+            rows.push(EntryRow {
+                seq: seq as i64,
+                recorded_micros: now,
+                kind: header.kind,
+                actor: header.actor,
+                subject: header.subject.map(|s| s.to_vec()),
+                payload_hash: header.payload_hash.to_vec(),
+                prev_hash: prev.to_vec(),
+                entry_hash: entry_hash.to_vec(),
+                signature: Vec::new(),
+            });
+            payloads.push(PayloadRow {
+                seq: seq as i64,
+                body: valid.body.clone(),
+            });
+            prev = entry_hash;
+        }
+        self.sign_rows(&mut rows);
+        insert_rows!(conn, ledger_entries::table, rows);
+        insert_rows!(conn, ledger_payloads::table, payloads);
+        insert_rows!(conn, ledger_nodes::table, nodes);
+        head.size = frontier.size() as i64;
+        head.last_hash = prev.to_vec();
+        head.frontier = frontier.to_bytes();
+        if self.checkpoint_due(&head, now) {
+            self.write_checkpoint(conn, &mut head, &frontier, now)?;
+        }
+        diesel::update(ledger_head::table.find(1i64))
+            .set(&head)
+            .execute(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Receipt {
+                seq: r.seq as u64,
+                entry_hash: hash_column(&r.entry_hash),
+                signature: r.signature.as_slice().try_into().unwrap_or([0u8; 64]),
+            })
+            .collect())
+    }
+
+    fn sign_rows(&self, rows: &mut [EntryRow]) {
+        let sign = |rows: &mut [EntryRow]| {
+            for r in rows {
+                let msg = receipt_message(r.seq as u64, &hash_column(&r.entry_hash));
+                r.signature = self.signer.sign(&msg).to_vec();
+            }
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if rows.len() < PARALLEL_SIGN_MIN || threads < 2 {
+            sign(rows);
+            return;
+        }
+        let chunk = rows.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            for part in rows.chunks_mut(chunk) {
+                s.spawn(move || sign(part));
+            }
+        });
+    }
+}

@@ -1,0 +1,228 @@
+//! The `tellonce keygen` and `tellonce ledger …` commands.
+//!
+//! Exit codes: 0 when the ledger is sound (or the command did its job),
+//! 1 when verification finds a fault (the message names the first bad
+//! sequence number, or the checkpoint, and what is wrong), 2 for usage and
+//! I/O errors.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::keys::{KeyAlgorithm, KeyError, NoteSigner, NoteVerifier};
+use super::verify::{Summary, VerifyError};
+use super::{export, verify, Ledger, LedgerError};
+use crate::config::Config;
+use crate::store::Store;
+
+/// `tellonce keygen`: write a signing key and print its verifier key.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KeygenArgs {
+    /// Where to write the signing key [default: the configured ledger key file].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The key's name [default: the configured ledger origin].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Make a witness cosigning key (C2SP cosignature/v1) instead of a log key.
+    #[arg(long)]
+    pub witness: bool,
+}
+
+/// `tellonce ledger …`
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum LedgerCommand {
+    /// Re-check a whole ledger: entry hashes, chain, signatures, payloads, checkpoints.
+    Verify(VerifyArgs),
+    /// Write the ledger as JSON lines.
+    Export(ExportArgs),
+    /// Issue a checkpoint of the current tree (if it grew) and print the latest signed note.
+    Checkpoint(CheckpointArgs),
+}
+
+/// `tellonce ledger verify`
+#[derive(Debug, Clone, clap::Args)]
+#[group(id = "source", required = false, multiple = false)]
+pub struct VerifyArgs {
+    /// The database to verify (`postgres://…` or a SQLite file) [default: the configured one].
+    #[arg(long, group = "source")]
+    pub database: Option<String>,
+    /// Verify an export file instead of a database.
+    #[arg(long, group = "source")]
+    pub file: Option<PathBuf>,
+    /// The hub's verifier key (`name+id+base64`), or a file holding it.
+    #[arg(long)]
+    pub key: String,
+}
+
+/// `tellonce ledger export`
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExportArgs {
+    /// The file to write.
+    pub file: PathBuf,
+    /// The database to export [default: the configured one].
+    #[arg(long)]
+    pub database: Option<String>,
+}
+
+/// `tellonce ledger checkpoint`
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckpointArgs {
+    /// The database [default: the configured one].
+    #[arg(long)]
+    pub database: Option<String>,
+}
+
+/// How a ledger command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerExit {
+    Sound,
+    Faulty,
+}
+
+impl LedgerExit {
+    /// The process exit code.
+    pub fn code(self) -> i32 {
+        match self {
+            LedgerExit::Sound => 0,
+            LedgerExit::Faulty => 1,
+        }
+    }
+}
+
+/// Usage and I/O failures (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerCliError {
+    #[error("{0}")]
+    Key(#[from] KeyError),
+    #[error("{0}")]
+    Ledger(#[from] LedgerError),
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("{0}")]
+    Export(#[from] export::ExportError),
+    #[error("{0}")]
+    Read(String),
+    #[error("the verifier key must be `name+id+base64` or a file holding one: {0}")]
+    BadVerifierKey(String),
+}
+
+impl LedgerCliError {
+    /// The process exit code (always 2).
+    pub fn code(&self) -> i32 {
+        2
+    }
+}
+
+/// Runs `tellonce keygen`.
+pub fn run_keygen(args: &KeygenArgs, config: &Config) -> Result<(), LedgerCliError> {
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| config.ledger.origin.clone());
+    let path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| super::key_paths(config).0);
+    let alg = if args.witness {
+        KeyAlgorithm::Cosignature
+    } else {
+        KeyAlgorithm::Ed25519
+    };
+    let signer = NoteSigner::generate(&name, alg)?;
+    signer.write_file(&path)?;
+    eprintln!("wrote signing key {}", path.display());
+    println!("{}", signer.verifier().to_vkey());
+    Ok(())
+}
+
+/// Runs `tellonce ledger …`.
+pub fn run(command: &LedgerCommand, config: &Config) -> Result<LedgerExit, LedgerCliError> {
+    match command {
+        LedgerCommand::Verify(args) => run_verify(args, config),
+        LedgerCommand::Export(args) => {
+            let url = args
+                .database
+                .clone()
+                .unwrap_or_else(|| config.database_url());
+            let store = Store::open(&url)?;
+            let n = export::export_store(&store, &config.ledger.origin, &args.file)?;
+            eprintln!("exported {n} entries to {}", args.file.display());
+            Ok(LedgerExit::Sound)
+        }
+        LedgerCommand::Checkpoint(args) => {
+            let mut config = config.clone();
+            if let Some(url) = &args.database {
+                config.database_url = Some(url.clone());
+            }
+            let ledger = Ledger::open(&config)?;
+            ledger.checkpoint_now()?;
+            match ledger.latest_checkpoint()? {
+                Some(cp) => print!("{}", cp.note_with_cosignatures()),
+                None => eprintln!("the ledger is empty: no checkpoint"),
+            }
+            Ok(LedgerExit::Sound)
+        }
+    }
+}
+
+fn parse_verifier(arg: &str) -> Result<NoteVerifier, LedgerCliError> {
+    if let Ok(v) = NoteVerifier::from_vkey(arg) {
+        return Ok(v);
+    }
+    let text = std::fs::read_to_string(arg)
+        .map_err(|e| LedgerCliError::BadVerifierKey(format!("{arg}: {e}")))?;
+    NoteVerifier::from_vkey(&text).map_err(|e| LedgerCliError::BadVerifierKey(e.to_string()))
+}
+
+fn progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} entries ({per_sec}, {eta} left)")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn run_verify(args: &VerifyArgs, config: &Config) -> Result<LedgerExit, LedgerCliError> {
+    let key = parse_verifier(&args.key)?;
+    let bar = progress_bar();
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total.max(done));
+        bar.set_position(done);
+    };
+    let outcome: Result<Summary, VerifyError> = match &args.file {
+        Some(file) => export::verify_export(file, &key, progress),
+        None => {
+            let url = args
+                .database
+                .clone()
+                .unwrap_or_else(|| config.database_url());
+            let store = Store::open(&url)?;
+            verify::verify_store(&store, &key, progress)
+        }
+    };
+    bar.finish_and_clear();
+    match outcome {
+        Ok(summary) => {
+            println!(
+                "ledger sound: {} entries, {} checkpoints, {} payloads erased, root {}",
+                summary.entries,
+                summary.checkpoints,
+                summary.erased,
+                hex::encode(summary.root)
+            );
+            Ok(LedgerExit::Sound)
+        }
+        Err(VerifyError::Fault(fault)) => {
+            eprintln!("ledger verification failed at {fault}");
+            Ok(LedgerExit::Faulty)
+        }
+        Err(VerifyError::Read(e)) => Err(LedgerCliError::Read(e)),
+    }
+}

@@ -1,0 +1,287 @@
+//! Reading the ledger: entries (one, or a filtered page by sequence cursor),
+//! the latest checkpoint with its cosignatures, and inclusion and
+//! consistency proofs assembled from stored subtree hashes in one query.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::entry::{Entry, SubjectHash};
+use super::merkle::{self, Hash, LeafRange, NodeId};
+use super::rows::{hash_column, CheckpointRow, CosignatureRow, EntryRow, HeadRow, PayloadRow};
+use super::{Ledger, LedgerError};
+use crate::store::schema::{
+    ledger_checkpoints, ledger_cosignatures, ledger_entries, ledger_head, ledger_nodes,
+    ledger_payloads,
+};
+use crate::store::AnyConnection;
+
+/// Largest page `entries` returns.
+pub const MAX_PAGE: usize = 1000;
+
+/// Reads the head row without locking it.
+pub(crate) fn head(conn: &mut AnyConnection) -> Result<HeadRow, LedgerError> {
+    Ok(ledger_head::table.find(1i64).first::<HeadRow>(conn)?)
+}
+
+/// Which entries to list.
+#[derive(Debug, Clone, Default)]
+pub struct EntryFilter {
+    /// Only entries with a sequence greater than this.
+    pub after: Option<u64>,
+    /// At most this many (capped at [`MAX_PAGE`]).
+    pub first: usize,
+    pub kind: Option<String>,
+    pub subject: Option<SubjectHash>,
+}
+
+/// One page of entries.
+#[derive(Debug, Clone)]
+pub struct EntryPage {
+    pub entries: Vec<Entry>,
+    pub has_next_page: bool,
+}
+
+/// A signed checkpoint as stored, with witness cosignature lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    pub tree_size: u64,
+    pub root_hash: Hash,
+    pub issued_at: DateTime<Utc>,
+    /// The signed note (body, blank line, the hub's signature line).
+    pub note: String,
+    /// Witness cosignature lines (without newlines).
+    pub cosignatures: Vec<String>,
+}
+
+impl StoredCheckpoint {
+    /// The note with the cosignature lines appended, as served.
+    pub fn note_with_cosignatures(&self) -> String {
+        let mut out = self.note.clone();
+        for line in &self.cosignatures {
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Proof that an entry is in the tree of a given size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InclusionProof {
+    pub seq: u64,
+    pub tree_size: u64,
+    pub entry_hash: Hash,
+    pub leaf_hash: Hash,
+    pub root_hash: Hash,
+    pub hashes: Vec<Hash>,
+}
+
+/// Proof that the tree of size `from` is a prefix of the tree of size `to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsistencyProof {
+    pub from: u64,
+    pub to: u64,
+    pub from_root: Hash,
+    pub to_root: Hash,
+    pub hashes: Vec<Hash>,
+}
+
+fn key(seq: u64) -> Result<i64, LedgerError> {
+    i64::try_from(seq).map_err(|_| LedgerError::NotFound(seq))
+}
+
+fn load_nodes(
+    conn: &mut AnyConnection,
+    ids: &[NodeId],
+) -> Result<HashMap<NodeId, Hash>, LedgerError> {
+    let keys: Vec<i64> = ids.iter().map(|id| id.key()).collect();
+    let rows: Vec<(i64, Vec<u8>)> = ledger_nodes::table
+        .filter(ledger_nodes::id.eq_any(&keys))
+        .select((ledger_nodes::id, ledger_nodes::hash))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(k, h)| (NodeId::from_key(k), hash_column(&h)))
+        .collect())
+}
+
+fn whole_tree(size: u64) -> LeafRange {
+    LeafRange {
+        start: 0,
+        end: size,
+    }
+}
+
+impl Ledger {
+    /// The number of committed entries.
+    pub fn size(&self) -> Result<u64, LedgerError> {
+        Ok(head(&mut *self.store.get()?)?.size as u64)
+    }
+
+    /// One entry with its payload (if not erased).
+    pub fn entry(&self, seq: u64) -> Result<Option<Entry>, LedgerError> {
+        let mut conn = self.store.get()?;
+        let k = key(seq)?;
+        let Some(row) = ledger_entries::table
+            .find(k)
+            .first::<EntryRow>(&mut *conn)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let payload = ledger_payloads::table
+            .find(k)
+            .select(ledger_payloads::body)
+            .first::<String>(&mut *conn)
+            .optional()?;
+        row.into_entry(payload)
+            .map(Some)
+            .ok_or(LedgerError::CorruptHead(
+                "a stored entry has malformed columns",
+            ))
+    }
+
+    /// A page of entries in sequence order.
+    pub fn entries(&self, filter: &EntryFilter) -> Result<EntryPage, LedgerError> {
+        let mut conn = self.store.get()?;
+        let first = filter.first.min(MAX_PAGE);
+        let mut query = ledger_entries::table.into_boxed();
+        if let Some(after) = filter.after {
+            query = query.filter(ledger_entries::seq.gt(key(after)?));
+        }
+        if let Some(kind) = &filter.kind {
+            query = query.filter(ledger_entries::kind.eq(kind.clone()));
+        }
+        if let Some(subject) = &filter.subject {
+            query = query.filter(ledger_entries::subject.eq(subject.to_vec()));
+        }
+        let mut rows: Vec<EntryRow> = query
+            .order(ledger_entries::seq.asc())
+            .limit(first as i64 + 1)
+            .load(&mut *conn)?;
+        let has_next_page = rows.len() > first;
+        rows.truncate(first);
+        let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+        let mut payloads: HashMap<i64, String> = ledger_payloads::table
+            .filter(ledger_payloads::seq.eq_any(&seqs))
+            .load::<PayloadRow>(&mut *conn)?
+            .into_iter()
+            .map(|p| (p.seq, p.body))
+            .collect();
+        let entries = rows
+            .into_iter()
+            .map(|r| {
+                let p = payloads.remove(&r.seq);
+                r.into_entry(p).ok_or(LedgerError::CorruptHead(
+                    "a stored entry has malformed columns",
+                ))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(EntryPage {
+            entries,
+            has_next_page,
+        })
+    }
+
+    /// The most recent checkpoint, if any was issued.
+    pub fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, LedgerError> {
+        let mut conn = self.store.get()?;
+        let Some(row) = ledger_checkpoints::table
+            .order(ledger_checkpoints::tree_size.desc())
+            .first::<CheckpointRow>(&mut *conn)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let cosignatures = ledger_cosignatures::table
+            .filter(ledger_cosignatures::tree_size.eq(row.tree_size))
+            .order(ledger_cosignatures::witness.asc())
+            .load::<CosignatureRow>(&mut *conn)?
+            .into_iter()
+            .map(|c| c.line)
+            .collect();
+        Ok(Some(StoredCheckpoint {
+            tree_size: row.tree_size as u64,
+            root_hash: hash_column(&row.root_hash),
+            issued_at: DateTime::from_timestamp_micros(row.issued_micros).unwrap_or_default(),
+            note: row.note,
+            cosignatures,
+        }))
+    }
+
+    /// The inclusion proof of entry `seq` in the tree of `tree_size` entries
+    /// (the current size when `None`).
+    pub fn inclusion_proof(
+        &self,
+        seq: u64,
+        tree_size: Option<u64>,
+    ) -> Result<InclusionProof, LedgerError> {
+        let mut conn = self.store.get()?;
+        let size = head(&mut conn)?.size as u64;
+        let tree_size = tree_size.unwrap_or(size);
+        if tree_size > size {
+            return Err(LedgerError::BeyondTreeSize {
+                requested: tree_size,
+                size,
+            });
+        }
+        let ranges = merkle::inclusion_ranges(seq, tree_size)?;
+        let mut all = ranges.clone();
+        all.push(whole_tree(tree_size));
+        all.push(LeafRange {
+            start: seq,
+            end: seq + 1,
+        });
+        let nodes = load_nodes(&mut conn, &merkle::nodes_for(&all))?;
+        let mut hashes = merkle::fold_ranges(&all, &nodes)?;
+        let leaf = hashes.pop().ok_or(merkle::ProofError::WrongLength)?;
+        let root = hashes.pop().ok_or(merkle::ProofError::WrongLength)?;
+        let entry_hash: Vec<u8> = ledger_entries::table
+            .find(key(seq)?)
+            .select(ledger_entries::entry_hash)
+            .first(&mut *conn)?;
+        Ok(InclusionProof {
+            seq,
+            tree_size,
+            entry_hash: hash_column(&entry_hash),
+            leaf_hash: leaf,
+            root_hash: root,
+            hashes,
+        })
+    }
+
+    /// The consistency proof between two tree sizes (`to` defaults to the
+    /// current size).
+    pub fn consistency_proof(
+        &self,
+        from: u64,
+        to: Option<u64>,
+    ) -> Result<ConsistencyProof, LedgerError> {
+        let mut conn = self.store.get()?;
+        let size = head(&mut conn)?.size as u64;
+        let to = to.unwrap_or(size);
+        if to > size || from > size {
+            return Err(LedgerError::BeyondTreeSize {
+                requested: to.max(from),
+                size,
+            });
+        }
+        let ranges = merkle::consistency_ranges(from, to)?;
+        let mut all = ranges.clone();
+        all.push(whole_tree(from));
+        all.push(whole_tree(to));
+        let nodes = load_nodes(&mut conn, &merkle::nodes_for(&all))?;
+        let mut hashes = merkle::fold_ranges(&all, &nodes)?;
+        let to_root = hashes.pop().ok_or(merkle::ProofError::WrongLength)?;
+        let from_root = hashes.pop().ok_or(merkle::ProofError::WrongLength)?;
+        Ok(ConsistencyProof {
+            from,
+            to,
+            from_root,
+            to_root,
+            hashes,
+        })
+    }
+}

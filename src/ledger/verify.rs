@@ -1,0 +1,463 @@
+//! Whole-ledger verification, from the database or from an export.
+//!
+//! [`ChainVerifier`] takes checkpoints first, then entries in sequence order,
+//! and re-checks everything: each entry's hash against its canonical
+//! encoding, the chain of previous hashes, the hub's signature on every
+//! entry, every payload against its hash (an absent payload must have been
+//! erased by a later `ledger.erasure` entry), and every checkpoint: its
+//! signature by the hub's key and its root against the Merkle tree rebuilt
+//! from the entries. It stops at the first problem and names it: the
+//! sequence number of the first bad entry, or the checkpoint's tree size.
+//!
+//! Per-entry work (hashing, signatures) runs on all cores in chunks; the
+//! chain and the tree are then checked in order.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt;
+
+use diesel::prelude::*;
+
+use super::checkpoint::{verify_note, Checkpoint};
+use super::entry::{receipt_message, Entry, ERASURE_KIND, GENESIS_PREV};
+use super::keys::NoteVerifier;
+use super::merkle::{leaf_hash, sha256, Frontier, Hash};
+use super::rows::{hash_column, CheckpointRow, EntryRow, HeadRow, PayloadRow};
+use crate::store::schema::{ledger_checkpoints, ledger_entries, ledger_head, ledger_payloads};
+use crate::store::{AnyConnection, Store};
+
+/// Entries checked per parallel chunk.
+const CHUNK: usize = 8192;
+
+/// Where verification found a problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultLocation {
+    /// The entry with this sequence number.
+    Entry(u64),
+    /// The checkpoint of this tree size.
+    Checkpoint(u64),
+    /// The stored ledger head (size, last hash, tree frontier).
+    Head,
+    /// The export file (line number, 1-based).
+    ExportLine(u64),
+}
+
+/// The first problem found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub location: FaultLocation,
+    pub reason: String,
+}
+
+impl Fault {
+    fn entry(seq: u64, reason: impl Into<String>) -> Fault {
+        Fault {
+            location: FaultLocation::Entry(seq),
+            reason: reason.into(),
+        }
+    }
+
+    /// The sequence number of the first bad entry, when an entry is at fault.
+    pub fn seq(&self) -> Option<u64> {
+        match self.location {
+            FaultLocation::Entry(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.location {
+            FaultLocation::Entry(seq) => write!(f, "entry {seq}: {}", self.reason),
+            FaultLocation::Checkpoint(size) => {
+                write!(f, "checkpoint at tree size {size}: {}", self.reason)
+            }
+            FaultLocation::Head => write!(f, "ledger head: {}", self.reason),
+            FaultLocation::ExportLine(line) => write!(f, "export line {line}: {}", self.reason),
+        }
+    }
+}
+
+/// Verification could not run (as opposed to finding a fault).
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("verification failed: {0}")]
+    Fault(Fault),
+    #[error("cannot read the ledger: {0}")]
+    Read(String),
+}
+
+impl From<Fault> for VerifyError {
+    fn from(f: Fault) -> Self {
+        VerifyError::Fault(f)
+    }
+}
+
+impl From<diesel::result::Error> for VerifyError {
+    fn from(e: diesel::result::Error) -> Self {
+        VerifyError::Read(e.to_string())
+    }
+}
+
+impl From<crate::store::StoreError> for VerifyError {
+    fn from(e: crate::store::StoreError) -> Self {
+        VerifyError::Read(e.to_string())
+    }
+}
+
+/// What a sound ledger contains.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub entries: u64,
+    pub checkpoints: u64,
+    pub erased: u64,
+    pub root: Hash,
+}
+
+/// An entry as read, or the reason its row could not be read as one.
+#[derive(Debug, Clone)]
+pub enum EntryRecord {
+    Entry(Entry),
+    Malformed { seq: u64, reason: String },
+}
+
+struct CheckpointRecord {
+    root_column: Hash,
+    note: String,
+}
+
+/// The streaming verifier.
+pub struct ChainVerifier {
+    key: NoteVerifier,
+    frontier: Frontier,
+    prev: Hash,
+    checkpoints: BTreeMap<u64, CheckpointRecord>,
+    checked_checkpoints: u64,
+    missing: BTreeSet<u64>,
+    erased: HashSet<u64>,
+    buffer: Vec<EntryRecord>,
+}
+
+impl ChainVerifier {
+    /// A verifier for ledgers signed by `key`.
+    pub fn new(key: NoteVerifier) -> ChainVerifier {
+        ChainVerifier {
+            key,
+            frontier: Frontier::new(),
+            prev: GENESIS_PREV,
+            checkpoints: BTreeMap::new(),
+            checked_checkpoints: 0,
+            missing: BTreeSet::new(),
+            erased: HashSet::new(),
+            buffer: Vec::with_capacity(CHUNK),
+        }
+    }
+
+    /// Registers a checkpoint (before the entries it covers are pushed).
+    pub fn add_checkpoint(
+        &mut self,
+        tree_size: u64,
+        root_column: Hash,
+        note: String,
+    ) -> Result<(), Fault> {
+        if tree_size == 0 || tree_size <= self.frontier.size() {
+            return Err(Fault {
+                location: FaultLocation::Checkpoint(tree_size),
+                reason: "checkpoint listed out of order".into(),
+            });
+        }
+        self.checkpoints
+            .insert(tree_size, CheckpointRecord { root_column, note });
+        Ok(())
+    }
+
+    /// Entries checked so far.
+    pub fn size(&self) -> u64 {
+        self.frontier.size() + self.buffer.len() as u64
+    }
+
+    /// Adds the next entry; checks run in chunks.
+    pub fn push(&mut self, record: EntryRecord) -> Result<(), Fault> {
+        self.buffer.push(record);
+        if self.buffer.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Checks everything pushed so far.
+    pub fn push_flush(&mut self) -> Result<(), Fault> {
+        self.flush()
+    }
+
+    fn flush(&mut self) -> Result<(), Fault> {
+        let records = std::mem::take(&mut self.buffer);
+        let faults = check_each(&records, &self.key);
+        for (record, fault) in records.iter().zip(faults) {
+            let expected = self.frontier.size();
+            let entry = match record {
+                EntryRecord::Malformed { seq, reason } => {
+                    return Err(
+                        self.first_fault(Fault::entry((*seq).min(expected), reason.clone()))
+                    );
+                }
+                EntryRecord::Entry(e) => e,
+            };
+            let seq = entry.header.seq;
+            if seq != expected {
+                return Err(self.first_fault(Fault::entry(
+                    expected,
+                    format!(
+                        "missing or out of order: found sequence {seq} where {expected} belongs"
+                    ),
+                )));
+            }
+            if let Some(reason) = fault {
+                return Err(self.first_fault(Fault::entry(seq, reason)));
+            }
+            if entry.header.prev_hash != self.prev {
+                return Err(self.first_fault(Fault::entry(
+                    seq,
+                    "previous-entry hash does not match the entry before it (chain broken)",
+                )));
+            }
+            self.follow_erasure(entry)?;
+            self.frontier.push(leaf_hash(&entry.entry_hash), |_, _| {});
+            self.prev = entry.entry_hash;
+            let size = self.frontier.size();
+            if let Some(cp) = self.checkpoints.remove(&size) {
+                self.check_checkpoint(size, &cp)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn follow_erasure(&mut self, entry: &Entry) -> Result<(), Fault> {
+        let seq = entry.header.seq;
+        match &entry.payload {
+            None if entry.header.kind == ERASURE_KIND => {
+                return Err(self.first_fault(Fault::entry(seq, "erasure record has no payload")));
+            }
+            None => {
+                self.missing.insert(seq);
+            }
+            Some(body) if entry.header.kind == ERASURE_KIND => {
+                let erases = serde_json::from_str::<serde_json::Value>(body)
+                    .ok()
+                    .and_then(|v| v.get("erases").and_then(|e| e.as_u64()));
+                match erases {
+                    Some(target) if target < seq && !self.erased.contains(&target) => {
+                        self.erased.insert(target);
+                        self.missing.remove(&target);
+                    }
+                    _ => {
+                        return Err(self.first_fault(Fault::entry(
+                            seq,
+                            "erasure record does not name an earlier, not yet erased entry",
+                        )))
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+
+    /// A payload missing without an erasure before `fault` is the earlier fault.
+    fn first_fault(&self, fault: Fault) -> Fault {
+        let at = fault.seq().unwrap_or(u64::MAX);
+        match self.missing.iter().next() {
+            Some(&m) if m < at => Fault::entry(
+                m,
+                "payload is missing but no erasure entry records its erasure",
+            ),
+            _ => fault,
+        }
+    }
+
+    fn check_checkpoint(&mut self, size: u64, cp: &CheckpointRecord) -> Result<(), Fault> {
+        let fault = |reason: String| Fault {
+            location: FaultLocation::Checkpoint(size),
+            reason,
+        };
+        let checkpoint: Checkpoint =
+            verify_note(&cp.note, &self.key, None).map_err(|e| fault(e.to_string()))?;
+        let root = self.frontier.root();
+        if checkpoint.size != size {
+            return Err(fault(format!(
+                "the signed note is for tree size {}",
+                checkpoint.size
+            )));
+        }
+        if checkpoint.root != root {
+            return Err(fault(
+                "the signed root hash does not match the entries".into(),
+            ));
+        }
+        if cp.root_column != root {
+            return Err(fault(
+                "the stored root hash does not match the entries".into(),
+            ));
+        }
+        self.checked_checkpoints += 1;
+        Ok(())
+    }
+
+    /// Ends verification: checks the remaining buffer, that every checkpoint
+    /// was reached, and that every absent payload was erased.
+    pub fn finish(mut self) -> Result<Summary, Fault> {
+        self.flush()?;
+        if let Some(fault) = self.missing.iter().next().map(|&m| {
+            Fault::entry(
+                m,
+                "payload is missing but no erasure entry records its erasure",
+            )
+        }) {
+            return Err(fault);
+        }
+        if let Some((&size, _)) = self.checkpoints.iter().next() {
+            return Err(Fault {
+                location: FaultLocation::Checkpoint(size),
+                reason: format!(
+                    "checkpoint is beyond the ledger's {} entries",
+                    self.frontier.size()
+                ),
+            });
+        }
+        Ok(Summary {
+            entries: self.frontier.size(),
+            checkpoints: self.checked_checkpoints,
+            erased: self.erased.len() as u64,
+            root: self.frontier.root(),
+        })
+    }
+
+    /// The hash of the last entry checked and the current frontier.
+    pub fn tip(&self) -> (Hash, &Frontier) {
+        (self.prev, &self.frontier)
+    }
+}
+
+/// The independent per-entry checks, on all cores.
+fn check_each(records: &[EntryRecord], key: &NoteVerifier) -> Vec<Option<String>> {
+    let check = |r: &EntryRecord| -> Option<String> {
+        let EntryRecord::Entry(e) = r else {
+            return None;
+        };
+        if e.header.entry_hash() != e.entry_hash {
+            return Some("entry hash does not match the entry's contents".into());
+        }
+        if !key.verify(&receipt_message(e.header.seq, &e.entry_hash), &e.signature) {
+            return Some("signature is not the hub's signature over this entry".into());
+        }
+        if let Some(body) = &e.payload {
+            if sha256(body.as_bytes()) != e.header.payload_hash {
+                return Some("payload does not match its payload hash".into());
+            }
+        }
+        None
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || records.len() < 64 {
+        return records.iter().map(check).collect();
+    }
+    let per = records.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = records
+            .chunks(per)
+            .map(|part| s.spawn(move || part.iter().map(check).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| vec![Some("verifier thread failed".into())])
+            })
+            .collect()
+    })
+}
+
+/// Reads a database row as an entry record.
+pub fn record_of(row: EntryRow, payload: Option<String>) -> EntryRecord {
+    let seq = row.seq.max(0) as u64;
+    match row.into_entry(payload) {
+        Some(e) => EntryRecord::Entry(e),
+        None => EntryRecord::Malformed {
+            seq,
+            reason: "a column holds a value the ledger never writes (negative sequence or a hash of the wrong length)".into(),
+        },
+    }
+}
+
+/// Verifies the ledger in `store` against the hub's verifier key.
+/// `progress(done, total)` is called after every page.
+pub fn verify_store(
+    store: &Store,
+    key: &NoteVerifier,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<Summary, VerifyError> {
+    let mut conn = store.get()?;
+    let conn: &mut AnyConnection = &mut conn;
+    let head: HeadRow = ledger_head::table.find(1i64).first(conn)?;
+    let total = head.size.max(0) as u64;
+    let mut verifier = ChainVerifier::new(key.clone());
+    let checkpoints: Vec<CheckpointRow> = ledger_checkpoints::table
+        .order(ledger_checkpoints::tree_size.asc())
+        .load(conn)?;
+    for cp in checkpoints {
+        verifier.add_checkpoint(
+            cp.tree_size.max(0) as u64,
+            hash_column(&cp.root_hash),
+            cp.note,
+        )?;
+    }
+    let mut after: i64 = -1;
+    loop {
+        let rows: Vec<EntryRow> = ledger_entries::table
+            .filter(ledger_entries::seq.gt(after))
+            .order(ledger_entries::seq.asc())
+            .limit(CHUNK as i64)
+            .load(conn)?;
+        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+            break;
+        };
+        let mut payloads: std::collections::HashMap<i64, String> = ledger_payloads::table
+            .filter(ledger_payloads::seq.ge(first.seq))
+            .filter(ledger_payloads::seq.le(last.seq))
+            .load::<PayloadRow>(conn)?
+            .into_iter()
+            .map(|p| (p.seq, p.body))
+            .collect();
+        after = last.seq;
+        for row in rows {
+            let payload = payloads.remove(&row.seq);
+            verifier.push(record_of(row, payload))?;
+        }
+        progress(verifier.size(), total);
+    }
+    verifier.flush()?;
+    let (tip, frontier) = verifier.tip();
+    let size = frontier.size();
+    if size != total {
+        return Err(Fault {
+            location: FaultLocation::Head,
+            reason: format!("the head records {total} entries but {size} were found"),
+        }
+        .into());
+    }
+    if size > 0 && head.last_hash.as_slice() != tip.as_slice() {
+        return Err(Fault {
+            location: FaultLocation::Head,
+            reason: "the head's last hash is not the last entry's hash".into(),
+        }
+        .into());
+    }
+    if head.frontier != frontier.to_bytes() {
+        return Err(Fault {
+            location: FaultLocation::Head,
+            reason: "the head's tree frontier does not match the entries".into(),
+        }
+        .into());
+    }
+    Ok(verifier.finish()?)
+}
