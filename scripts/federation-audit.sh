@@ -67,6 +67,7 @@ cat >"$gateway_dir/run.sh" <<EOF
 #!/bin/sh
 # Written by scripts/federation-audit.sh: serve one audit suite with the hub.
 set -e
+export NO_COLOR=1
 curl -fsS "http://localhost:$subgraph_port/\$1/supergraph" -o supergraph.graphql
 exec "$hub_bin" serve --supergraph supergraph.graphql --listen "127.0.0.1:$gateway_port" ${TELLONCE_SERVE_ARGS:-}
 EOF
