@@ -24,12 +24,13 @@ pub enum DemoError {
 /// A cross-department query to try first: one person as HMRC, DWP, DVLA and
 /// HM Passport Office know them, and the hub's own status.
 pub const EXAMPLE_QUERY: &str = r#"query Person {
-  taxpayer(nino: "AB123456C") {
+  taxpayer(nino: "JK528194C") {
     name
     utr
+    address { postcode }
     benefitClaims { benefit status }
-    drivingLicence { number status }
-    passports { number expiryDate }
+    drivingLicence { licenceNumber status }
+    passports { passportNumber expiresOn }
   }
   hub { version subgraphs { name healthy } }
 }"#;
