@@ -158,11 +158,14 @@ impl Config {
 
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         if let Some(value) = var("TELLONCE_LISTEN") {
-            self.listen = value.parse().map_err(|error: std::net::AddrParseError| ConfigError::Env {
-                name: "TELLONCE_LISTEN",
-                value: value.clone(),
-                message: error.to_string(),
-            })?;
+            self.listen =
+                value
+                    .parse()
+                    .map_err(|error: std::net::AddrParseError| ConfigError::Env {
+                        name: "TELLONCE_LISTEN",
+                        value: value.clone(),
+                        message: error.to_string(),
+                    })?;
         }
         if let Some(value) = var("TELLONCE_DATA_DIR") {
             self.data_dir = PathBuf::from(value);

@@ -9,7 +9,9 @@ use crate::config::{Config, SubgraphConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
-    #[error("cannot start department {department} on {addr}: {source} (pick another port with --port)")]
+    #[error(
+        "cannot start department {department} on {addr}: {source} (pick another port with --port)"
+    )]
     Department {
         department: &'static str,
         addr: SocketAddr,
@@ -52,9 +54,16 @@ pub async fn run(port: u16) -> Result<(), DemoError> {
 
     println!("tellonce demo is running. Departments:");
     for department in &departments {
-        println!("  {:<18} {}", department.department.name(), department.url());
+        println!(
+            "  {:<18} {}",
+            department.department.name(),
+            department.url()
+        );
     }
-    println!("\nThe hub (one graph over all of them): {}", hub.graphql_url());
+    println!(
+        "\nThe hub (one graph over all of them): {}",
+        hub.graphql_url()
+    );
     println!("Open it in a browser for GraphiQL, or try:\n");
     println!(
         "  curl -s {} -H 'content-type: application/json' -d '{}'\n",

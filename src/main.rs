@@ -95,7 +95,10 @@ fn main() -> ExitCode {
             }
         };
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
@@ -166,7 +169,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn compose(config: &std::path::Path, output: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+async fn compose(
+    config: &std::path::Path,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
     let config = Config::load(Some(config))?;
     let mut sources = Vec::new();
     for subgraph in &config.subgraphs {

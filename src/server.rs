@@ -108,9 +108,14 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
         gateway_status: live.clone(),
         ledger: ledger.clone(),
     });
-    live.set_transport(HUB_SUBGRAPH_NAME, Arc::new(InProcessTransport::new(hub_schema)));
+    live.set_transport(
+        HUB_SUBGRAPH_NAME,
+        Arc::new(InProcessTransport::new(hub_schema)),
+    );
     live.reload().await?;
-    let watcher = live.watch(std::time::Duration::from_millis(config.gateway.reload_poll_ms));
+    let watcher = live.watch(std::time::Duration::from_millis(
+        config.gateway.reload_poll_ms,
+    ));
     let checkpointer = issue_checkpoints(ledger.clone(), config.ledger.checkpoint_every_seconds);
 
     let addr = listener.local_addr().map_err(StartError::Http)?;
@@ -159,7 +164,8 @@ async fn open_ledger(config: &Config) -> Result<Arc<Ledger>, StartError> {
 /// comes along to trigger it.
 fn issue_checkpoints(ledger: Arc<Ledger>, every_seconds: u64) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(std::time::Duration::from_secs(every_seconds.max(1)));
+        let mut ticker =
+            tokio::time::interval(std::time::Duration::from_secs(every_seconds.max(1)));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;

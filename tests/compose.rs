@@ -64,7 +64,10 @@ fn a_subgraph_that_does_not_parse_is_named_with_its_line() {
     let message = error.to_string();
     assert!(matches!(error, ComposeError::SubgraphSyntax { .. }));
     assert!(message.contains("subgraph taxes"), "{message}");
-    assert!(message.contains('2') || message.contains('3'), "names a line: {message}");
+    assert!(
+        message.contains('2') || message.contains('3'),
+        "names a line: {message}"
+    );
 }
 
 #[test]

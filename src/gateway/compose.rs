@@ -60,13 +60,15 @@ pub fn compose_subgraphs(sources: &[SubgraphSource]) -> Result<Composition, Comp
         .iter_warnings()
         .map(str::to_owned)
         .collect();
-    let graph = result.into_result().map_err(|diagnostics| ComposeError::Composition {
-        errors: diagnostics.iter_errors().map(str::to_owned).collect(),
-    })?;
+    let graph = result
+        .into_result()
+        .map_err(|diagnostics| ComposeError::Composition {
+            errors: diagnostics.iter_errors().map(str::to_owned).collect(),
+        })?;
     let rendered = graphql_composition::render_federated_sdl(&graph)
         .map_err(|error| ComposeError::Render(error.to_string()))?;
-    let supergraph_sdl =
-        add_missing_join_types(&rendered).map_err(|error| ComposeError::Render(error.to_string()))?;
+    let supergraph_sdl = add_missing_join_types(&rendered)
+        .map_err(|error| ComposeError::Render(error.to_string()))?;
     Ok(Composition {
         supergraph_sdl,
         warnings,
@@ -76,7 +78,8 @@ pub fn compose_subgraphs(sources: &[SubgraphSource]) -> Result<Composition, Comp
 /// Adds the `@join__type` directives the planner needs on root types, unions
 /// and custom scalars of a rendered supergraph.
 pub fn add_missing_join_types(supergraph_sdl: &str) -> Result<String, ParseError> {
-    let mut document: Document<'static, String> = parse_schema::<String>(supergraph_sdl)?.into_static();
+    let mut document: Document<'static, String> =
+        parse_schema::<String>(supergraph_sdl)?.into_static();
     let roots = root_type_names(&document);
     let scalar_users = scalar_graphs(&document);
 
@@ -166,7 +169,10 @@ fn scalar_graphs(document: &Document<'static, String>) -> BTreeMap<String, BTree
                     for value in &input.fields {
                         let name = named_type(&value.value_type);
                         if scalars.contains(&name.to_owned()) {
-                            users.entry(name.to_owned()).or_default().extend(graphs.iter().cloned());
+                            users
+                                .entry(name.to_owned())
+                                .or_default()
+                                .extend(graphs.iter().cloned());
                         }
                     }
                     continue;
@@ -190,7 +196,10 @@ fn scalar_graphs(document: &Document<'static, String>) -> BTreeMap<String, BTree
             named.extend(field.arguments.iter().map(|a| named_type(&a.value_type)));
             for name in named {
                 if scalars.contains(&name.to_owned()) {
-                    users.entry(name.to_owned()).or_default().extend(graphs.iter().cloned());
+                    users
+                        .entry(name.to_owned())
+                        .or_default()
+                        .extend(graphs.iter().cloned());
                 }
             }
         }

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use arc_swap::ArcSwapOption;
 
 use super::compose::{compose_subgraphs, ComposeError, SubgraphSource};
-use super::{Gateway, GatewayOptions, Supergraph, SubgraphTransport};
+use super::{Gateway, GatewayOptions, SubgraphTransport, Supergraph};
 use crate::config::SubgraphConfig;
 
 /// Where the supergraph comes from.
@@ -163,12 +163,12 @@ impl LiveGateway {
         match &self.source {
             SupergraphSource::File(path) => {
                 let mtime = modified(path);
-                let sdl = tokio::fs::read_to_string(path)
-                    .await
-                    .map_err(|source| ReloadError::ReadFile {
+                let sdl = tokio::fs::read_to_string(path).await.map_err(|source| {
+                    ReloadError::ReadFile {
                         path: path.clone(),
                         source,
-                    })?;
+                    }
+                })?;
                 Ok((sdl, mtime))
             }
             SupergraphSource::Composed {
@@ -197,13 +197,13 @@ fn modified(path: &std::path::Path) -> Option<SystemTime> {
 /// A subgraph's SDL from its file, or from its own `_service { sdl }`.
 pub async fn subgraph_source(subgraph: &SubgraphConfig) -> Result<SubgraphSource, ReloadError> {
     let sdl = match &subgraph.schema_file {
-        Some(path) => tokio::fs::read_to_string(path)
-            .await
-            .map_err(|source| ReloadError::ReadSubgraphFile {
+        Some(path) => tokio::fs::read_to_string(path).await.map_err(|source| {
+            ReloadError::ReadSubgraphFile {
                 subgraph: subgraph.name.clone(),
                 path: path.clone(),
                 source,
-            })?,
+            }
+        })?,
         None => fetch_service_sdl(&subgraph.name, &subgraph.url).await?,
     };
     Ok(SubgraphSource {

@@ -14,7 +14,11 @@ use crate::error_code::ErrorCode;
 use crate::gateway::{GraphQLError, GraphQLRequest, GraphQLResponse, OperationKind};
 
 /// POST /graphql
-pub async fn post(request: HttpRequest, body: web::Bytes, state: web::Data<HttpState>) -> HttpResponse {
+pub async fn post(
+    request: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<HttpState>,
+) -> HttpResponse {
     let Some(media) = media::negotiate(request.headers()) else {
         return not_acceptable();
     };
@@ -115,7 +119,9 @@ pub async fn method_not_allowed() -> HttpResponse {
         .finish()
 }
 
-fn request_from_params(params: &HashMap<String, String>) -> Result<GraphQLRequest, GraphQLResponse> {
+fn request_from_params(
+    params: &HashMap<String, String>,
+) -> Result<GraphQLRequest, GraphQLResponse> {
     let json_param = |name: &str| -> Result<Option<Map<String, Value>>, GraphQLResponse> {
         match params.get(name) {
             None => Ok(None),
@@ -131,7 +137,10 @@ fn request_from_params(params: &HashMap<String, String>) -> Result<GraphQLReques
     };
     Ok(GraphQLRequest {
         query: params.get("query").cloned(),
-        operation_name: params.get("operationName").cloned().filter(|n| !n.is_empty()),
+        operation_name: params
+            .get("operationName")
+            .cloned()
+            .filter(|n| !n.is_empty()),
         variables: json_param("variables")?,
         extensions: json_param("extensions")?,
     })
@@ -142,7 +151,9 @@ fn request_from_params(params: &HashMap<String, String>) -> Result<GraphQLReques
 /// well-formed request gets 200.
 fn status_for(media: ResponseMedia, response: &GraphQLResponse) -> StatusCode {
     match media {
-        ResponseMedia::GraphQLResponseJson if response.is_request_error() => StatusCode::BAD_REQUEST,
+        ResponseMedia::GraphQLResponseJson if response.is_request_error() => {
+            StatusCode::BAD_REQUEST
+        }
         _ => StatusCode::OK,
     }
 }
@@ -172,7 +183,6 @@ fn not_ready(media: ResponseMedia) -> HttpResponse {
 }
 
 fn not_acceptable() -> HttpResponse {
-    HttpResponse::NotAcceptable().body(
-        "accept application/graphql-response+json or application/json for GraphQL responses",
-    )
+    HttpResponse::NotAcceptable()
+        .body("accept application/graphql-response+json or application/json for GraphQL responses")
 }

@@ -19,7 +19,9 @@ pub enum ResponseMedia {
 impl ResponseMedia {
     pub fn content_type(self) -> &'static str {
         match self {
-            ResponseMedia::GraphQLResponseJson => "application/graphql-response+json; charset=utf-8",
+            ResponseMedia::GraphQLResponseJson => {
+                "application/graphql-response+json; charset=utf-8"
+            }
             ResponseMedia::Json => "application/json; charset=utf-8",
         }
     }

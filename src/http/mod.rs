@@ -2,8 +2,8 @@
 //! GraphiQL for browsers, `/health`, `/ready` and the ledger's `/ledger/checkpoint`.
 
 mod graphiql;
-pub mod ledger;
 mod graphql;
+pub mod ledger;
 mod media;
 
 use std::sync::Arc;

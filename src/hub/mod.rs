@@ -9,7 +9,7 @@ mod transport;
 use std::sync::Arc;
 
 use crate::ledger::Ledger;
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SDLExportOptions};
+use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, SDLExportOptions, Schema};
 
 pub use status::GatewayStatus;
 pub use transport::InProcessTransport;

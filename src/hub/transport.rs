@@ -21,15 +21,18 @@ impl SubgraphTransport for InProcessTransport {
     fn call(&self, request: SubgraphRequest) -> BoxFuture<'_, Result<Bytes, TransportError>> {
         Box::pin(async move {
             let parsed: async_graphql::Request =
-                serde_json::from_slice(&request.body).map_err(|error| TransportError::Unavailable {
-                    subgraph: super::HUB_SUBGRAPH_NAME.into(),
-                    reason: format!("request body is not a GraphQL request: {error}"),
+                serde_json::from_slice(&request.body).map_err(|error| {
+                    TransportError::Unavailable {
+                        subgraph: super::HUB_SUBGRAPH_NAME.into(),
+                        reason: format!("request body is not a GraphQL request: {error}"),
+                    }
                 })?;
             let response = self.schema.execute(parsed).await;
-            let body = serde_json::to_vec(&response).map_err(|error| TransportError::Unavailable {
-                subgraph: super::HUB_SUBGRAPH_NAME.into(),
-                reason: format!("response could not be serialized: {error}"),
-            })?;
+            let body =
+                serde_json::to_vec(&response).map_err(|error| TransportError::Unavailable {
+                    subgraph: super::HUB_SUBGRAPH_NAME.into(),
+                    reason: format!("response could not be serialized: {error}"),
+                })?;
             Ok(Bytes::from(body))
         })
     }
