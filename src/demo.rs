@@ -6,6 +6,7 @@ use std::net::{SocketAddr, TcpListener};
 use tellonce_departments::{Department, RunningDepartment};
 
 use crate::config::{Config, SubgraphConfig};
+use crate::server::ShutdownSignals;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -19,6 +20,8 @@ pub enum DemoError {
     },
     #[error("the hub did not start: {0}")]
     Hub(#[from] crate::server::StartError),
+    #[error("cannot listen for SIGINT and SIGTERM: {0}")]
+    Signals(std::io::Error),
     #[error("port {0} plus one port per department is beyond 65535: pick a lower --port")]
     PortRange(u16),
 }
@@ -39,6 +42,7 @@ pub const EXAMPLE_QUERY: &str = r#"query Person {
 
 /// Runs the demo until Ctrl-C (or SIGTERM).
 pub async fn run(port: u16) -> Result<(), DemoError> {
+    let signals = ShutdownSignals::install().map_err(DemoError::Signals)?;
     let departments = start_departments(port).await?;
     let mut config = Config::default();
     config.listen = SocketAddr::from(([127, 0, 0, 1], port));
@@ -72,8 +76,8 @@ pub async fn run(port: u16) -> Result<(), DemoError> {
     );
     println!("Press Ctrl-C to stop.");
 
-    // actix stops the hub's server on SIGINT/SIGTERM; then the departments go.
-    let _ = hub.wait().await;
+    // The hub stops first, so no request reaches a department that is gone.
+    let _ = hub.serve_until(signals).await;
     for department in departments {
         let _ = department.stop().await;
     }

@@ -163,9 +163,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(database) = args.database {
         config.database_url = Some(database);
     }
+    let signals = tellonce::server::ShutdownSignals::install()
+        .context("cannot listen for SIGINT and SIGTERM")?;
     let hub = tellonce::server::start(&config).await?;
     println!("tellonce hub serving {}", hub.graphql_url());
-    hub.wait().await.context("the HTTP server failed")?;
+    hub.serve_until(signals)
+        .await
+        .context("the HTTP server failed")?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -55,14 +55,64 @@ impl RunningHub {
         let _ = self.task.await;
     }
 
-    /// Runs until the server stops (SIGINT or SIGTERM stop it gracefully).
-    pub async fn wait(self) -> std::io::Result<()> {
-        let result = match self.task.await {
-            Ok(result) => result,
-            Err(error) => Err(std::io::Error::other(error)),
-        };
-        self.background.iter().for_each(|task| task.abort());
-        result
+    /// Serves until SIGINT or SIGTERM, then stops gracefully: no new
+    /// connections, requests in flight finish.
+    pub async fn serve_until(mut self, mut signals: ShutdownSignals) -> std::io::Result<()> {
+        tokio::select! {
+            finished = &mut self.task => {
+                self.background.iter().for_each(|task| task.abort());
+                match finished {
+                    Ok(result) => result,
+                    Err(error) => Err(std::io::Error::other(error)),
+                }
+            }
+            signal = signals.recv() => {
+                tracing::info!(signal, "stopping gracefully");
+                self.stop().await;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// SIGINT and SIGTERM, listened for from the moment of [`ShutdownSignals::install`]
+/// so that a signal sent as soon as the hub says it is up is never lost.
+pub struct ShutdownSignals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    /// Must be called inside the tokio runtime.
+    pub fn install() -> std::io::Result<ShutdownSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(ShutdownSignals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(ShutdownSignals {})
+    }
+
+    /// Waits for the next shutdown signal and names it.
+    pub async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => "SIGINT",
+                _ = self.terminate.recv() => "SIGTERM",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
     }
 }
 
@@ -130,6 +180,9 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
     })
     .listen(listener)
     .map_err(StartError::Http)?
+    // Signals are ours (ShutdownSignals), so several servers in one process
+    // (the demo, tests) stop in the order we choose.
+    .disable_signals()
     .shutdown_timeout(30)
     .run();
     let handle = server.handle();
