@@ -60,9 +60,9 @@ pub struct Company {
 impl Company {
     fn from_record(record: &CompanyRecord) -> Company {
         let mut officers = record.officers.clone();
-        officers.sort_by(|a, b| b.appointed_on.cmp(&a.appointed_on));
+        officers.sort_by_key(|x| std::cmp::Reverse(x.appointed_on));
         let mut filings = record.filings.clone();
-        filings.sort_by(|a, b| b.date.cmp(&a.date));
+        filings.sort_by_key(|x| std::cmp::Reverse(x.date));
         Company {
             company_number: record.company_number.clone(),
             company_name: record.company_name.clone(),

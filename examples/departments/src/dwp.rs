@@ -130,7 +130,7 @@ fn claims_for(records: &DwpRecords, nino: &str) -> Vec<BenefitClaim> {
         .filter(|c| c.nino == nino)
         .map(|c| benefit_claim(records, c))
         .collect();
-    claims.sort_by(|a, b| b.started_on.cmp(&a.started_on));
+    claims.sort_by_key(|x| std::cmp::Reverse(x.started_on));
     claims
 }
 

@@ -125,7 +125,7 @@ impl Person {
             .filter(|p| p.nino == self.nino)
             .map(Passport::from_record)
             .collect();
-        passports.sort_by(|a, b| b.issued_on.cmp(&a.issued_on));
+        passports.sort_by_key(|x| std::cmp::Reverse(x.issued_on));
         Ok(passports)
     }
 }

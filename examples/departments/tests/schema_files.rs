@@ -45,33 +45,61 @@ fn department_sdls_compose_without_errors() {
             .unwrap_or_else(|e| panic!("{department} does not parse: {e:?}"));
     }
     let result = graphql_composition::compose(&mut subgraphs);
-    let diagnostics: Vec<String> = result.diagnostics().iter_messages().map(str::to_string).collect();
-    let graph = result
-        .into_result()
-        .unwrap_or_else(|d| panic!("composition failed: {:#?}", d.iter_messages().collect::<Vec<_>>()));
-    assert!(diagnostics.is_empty(), "composition diagnostics: {diagnostics:#?}");
+    let diagnostics: Vec<String> = result
+        .diagnostics()
+        .iter_messages()
+        .map(str::to_string)
+        .collect();
+    let graph = result.into_result().unwrap_or_else(|d| {
+        panic!(
+            "composition failed: {:#?}",
+            d.iter_messages().collect::<Vec<_>>()
+        )
+    });
+    assert!(
+        diagnostics.is_empty(),
+        "composition diagnostics: {diagnostics:#?}"
+    );
 
     let supergraph = graphql_composition::render_federated_sdl(&graph).unwrap();
     // Person is an entity in four departments, Company in two, Trader in two.
     let person = type_header(&supergraph, "type Person");
     for graph in ["HMRC", "DWP", "DVLA", "PASSPORT_OFFICE"] {
-        assert!(person.contains(&format!("graph: {graph}, key: \"nino\"")), "{person}");
+        assert!(
+            person.contains(&format!("graph: {graph}, key: \"nino\"")),
+            "{person}"
+        );
     }
     let company = type_header(&supergraph, "type Company");
     for graph in ["HMRC", "COMPANIES_HOUSE"] {
-        assert!(company.contains(&format!("graph: {graph}, key: \"companyNumber\"")), "{company}");
+        assert!(
+            company.contains(&format!("graph: {graph}, key: \"companyNumber\"")),
+            "{company}"
+        );
     }
     let trader = type_header(&supergraph, "type Trader");
     for graph in ["HMRC", "BORDER_FORCE"] {
-        assert!(trader.contains(&format!("graph: {graph}, key: \"eori\"")), "{trader}");
+        assert!(
+            trader.contains(&format!("graph: {graph}, key: \"eori\"")),
+            "{trader}"
+        );
     }
-    assert!(supergraph.contains("@join__field(graph: DWP, requires: \"dateOfBirth\")"), "{supergraph}");
-    assert!(supergraph.contains("@join__field(graph: DWP, provides: \"name\")"), "{supergraph}");
+    assert!(
+        supergraph.contains("@join__field(graph: DWP, requires: \"dateOfBirth\")"),
+        "{supergraph}"
+    );
+    assert!(
+        supergraph.contains("@join__field(graph: DWP, provides: \"name\")"),
+        "{supergraph}"
+    );
 }
 
 /// The lines of `sdl` from `header` to the opening brace.
 fn type_header<'a>(sdl: &'a str, header: &str) -> &'a str {
-    let start = sdl.find(&format!("{header}\n")).or_else(|| sdl.find(&format!("{header} "))).unwrap_or_else(|| panic!("{header} missing"));
+    let start = sdl
+        .find(&format!("{header}\n"))
+        .or_else(|| sdl.find(&format!("{header} ")))
+        .unwrap_or_else(|| panic!("{header} missing"));
     let end = sdl[start..].find('{').map_or(sdl.len(), |i| start + i);
     &sdl[start..end]
 }

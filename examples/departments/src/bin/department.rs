@@ -22,7 +22,9 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
         match arg.as_str() {
             "--port" | "-p" => {
                 let value = rest.next().ok_or("--port needs a value")?;
-                first_port = value.parse().map_err(|_| format!("--port: not a port number: {value}"))?;
+                first_port = value
+                    .parse()
+                    .map_err(|_| format!("--port: not a port number: {value}"))?;
             }
             "--help" | "-h" => return Err(String::new()),
             name if which.is_none() => which = Some(name),
@@ -32,9 +34,14 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
     let departments = match which {
         None => return Err("name a department, or all".to_string()),
         Some("all") => Department::all().to_vec(),
-        Some(name) => vec![Department::from_name(name).ok_or_else(|| format!("unknown department: {name}"))?],
+        Some(name) => {
+            vec![Department::from_name(name).ok_or_else(|| format!("unknown department: {name}"))?]
+        }
     };
-    Ok(Options { departments, first_port })
+    Ok(Options {
+        departments,
+        first_port,
+    })
 }
 
 #[tokio::main]
@@ -55,7 +62,10 @@ async fn main() -> ExitCode {
         let port = if options.first_port == 0 {
             0
         } else {
-            match u16::try_from(offset).ok().and_then(|o| options.first_port.checked_add(o)) {
+            match u16::try_from(offset)
+                .ok()
+                .and_then(|o| options.first_port.checked_add(o))
+            {
                 Some(port) => port,
                 None => {
                     eprintln!("error: port range overflows from {}", options.first_port);
