@@ -94,7 +94,8 @@ impl Person {
     }
 }
 
-/// HMRC's view of a company: its VAT and corporation tax registrations.
+// HMRC's view of a company: its VAT and corporation tax registrations. (No GraphQL
+// description: Companies House describes `Company` in the supergraph.)
 #[derive(Debug, Clone, SimpleObject)]
 pub struct Company {
     pub company_number: String,
