@@ -331,6 +331,24 @@ async fn death_is_applied_once_per_key_by_each_department() {
             "{department}: {again:#}"
         );
         assert_eq!(log_counts(&running, log).await, (2, 1), "{department}");
+
+        // Receipts can be looked up by key, and the log can be trimmed to the latest.
+        let lookup = log.replace("Log", "Receipt");
+        let found = data(
+            &running,
+            &format!(r#"{{ r: {lookup}(idempotencyKey: "death-1") {{ receiptId }} n: {lookup}(idempotencyKey: "nope") {{ receiptId }} l: {log}(last: 1) {{ count receipts {{ idempotencyKey }} }} }}"#),
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            found["r"]["receiptId"], first["m"]["receiptId"],
+            "{department}"
+        );
+        assert_eq!(found["n"], Value::Null);
+        assert_eq!(
+            found["l"],
+            json!({ "count": 2, "receipts": [{ "idempotencyKey": "death-2" }] })
+        );
         running.stop().await.unwrap();
     }
 }
