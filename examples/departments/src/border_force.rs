@@ -251,7 +251,7 @@ impl Trader {
             .filter(|c| c.eori == self.eori)
             .cloned()
             .collect();
-        found.sort_by(|a, b| b.arrived_at.cmp(&a.arrived_at));
+        found.sort_by_key(|x| std::cmp::Reverse(x.arrived_at));
         Ok(found.into_iter().map(Consignment).collect())
     }
 
@@ -345,7 +345,7 @@ impl Query {
             .filter(|s| code.as_deref().is_none_or(|c| s.port_code == c))
             .cloned()
             .collect();
-        found.sort_by(|a, b| b.seized_at.cmp(&a.seized_at));
+        found.sort_by_key(|x| std::cmp::Reverse(x.seized_at));
         Ok(found.into_iter().map(Seizure).collect())
     }
 

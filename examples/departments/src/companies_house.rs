@@ -60,9 +60,9 @@ pub struct Company {
 impl Company {
     fn from_record(record: &CompanyRecord) -> Company {
         let mut officers = record.officers.clone();
-        officers.sort_by(|a, b| b.appointed_on.cmp(&a.appointed_on));
+        officers.sort_by_key(|x| std::cmp::Reverse(x.appointed_on));
         let mut filings = record.filings.clone();
-        filings.sort_by(|a, b| b.date.cmp(&a.date));
+        filings.sort_by_key(|x| std::cmp::Reverse(x.date));
         Company {
             company_number: record.company_number.clone(),
             company_name: record.company_name.clone(),
@@ -138,12 +138,23 @@ impl Query {
         Ok(found)
     }
 
-    /// Every notification Companies House has received, with counts.
+    /// Notifications received: counts, and the most recent `last` receipts (oldest first).
     async fn companies_house_notification_log(
         &self,
         ctx: &Context<'_>,
+        #[graphql(default = 100)] last: i32,
     ) -> async_graphql::Result<NotificationLog> {
-        Ok(lock_records(store(ctx)?).journal.log())
+        let last = usize::try_from(last.max(0)).unwrap_or(0);
+        Ok(lock_records(store(ctx)?).journal.log(last))
+    }
+
+    /// The receipt for an idempotency key, if that notification has been received.
+    async fn companies_house_notification_receipt(
+        &self,
+        ctx: &Context<'_>,
+        idempotency_key: String,
+    ) -> async_graphql::Result<Option<NotificationReceipt>> {
+        Ok(lock_records(store(ctx)?).journal.receipt(&idempotency_key))
     }
 
     #[graphql(entity)]

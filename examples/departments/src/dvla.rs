@@ -201,12 +201,23 @@ impl Query {
             .map(Vehicle::from_record))
     }
 
-    /// Every notification DVLA has received, with counts.
+    /// Notifications received: counts, and the most recent `last` receipts (oldest first).
     async fn dvla_notification_log(
         &self,
         ctx: &Context<'_>,
+        #[graphql(default = 100)] last: i32,
     ) -> async_graphql::Result<NotificationLog> {
-        Ok(lock_records(store(ctx)?).journal.log())
+        let last = usize::try_from(last.max(0)).unwrap_or(0);
+        Ok(lock_records(store(ctx)?).journal.log(last))
+    }
+
+    /// The receipt for an idempotency key, if that notification has been received.
+    async fn dvla_notification_receipt(
+        &self,
+        ctx: &Context<'_>,
+        idempotency_key: String,
+    ) -> async_graphql::Result<Option<NotificationReceipt>> {
+        Ok(lock_records(store(ctx)?).journal.receipt(&idempotency_key))
     }
 
     #[graphql(entity)]

@@ -130,7 +130,7 @@ fn claims_for(records: &DwpRecords, nino: &str) -> Vec<BenefitClaim> {
         .filter(|c| c.nino == nino)
         .map(|c| benefit_claim(records, c))
         .collect();
-    claims.sort_by(|a, b| b.started_on.cmp(&a.started_on));
+    claims.sort_by_key(|x| std::cmp::Reverse(x.started_on));
     claims
 }
 
@@ -165,12 +165,23 @@ impl Query {
         Ok(claims_for(&records, &nino))
     }
 
-    /// Every notification DWP has received, with counts.
+    /// Notifications received: counts, and the most recent `last` receipts (oldest first).
     async fn dwp_notification_log(
         &self,
         ctx: &Context<'_>,
+        #[graphql(default = 100)] last: i32,
     ) -> async_graphql::Result<NotificationLog> {
-        Ok(lock_records(store(ctx)?).journal.log())
+        let last = usize::try_from(last.max(0)).unwrap_or(0);
+        Ok(lock_records(store(ctx)?).journal.log(last))
+    }
+
+    /// The receipt for an idempotency key, if that notification has been received.
+    async fn dwp_notification_receipt(
+        &self,
+        ctx: &Context<'_>,
+        idempotency_key: String,
+    ) -> async_graphql::Result<Option<NotificationReceipt>> {
+        Ok(lock_records(store(ctx)?).journal.receipt(&idempotency_key))
     }
 
     #[graphql(entity)]

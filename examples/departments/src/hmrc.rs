@@ -94,7 +94,8 @@ impl Person {
     }
 }
 
-/// HMRC's view of a company: its VAT and corporation tax registrations.
+// HMRC's view of a company: its VAT and corporation tax registrations. (No GraphQL
+// description: Companies House describes `Company` in the supergraph.)
 #[derive(Debug, Clone, SimpleObject)]
 pub struct Company {
     pub company_number: String,
@@ -195,12 +196,23 @@ impl Query {
         Ok(trader_for(&records, &eori))
     }
 
-    /// Every notification HMRC has received, with counts.
+    /// Notifications received: counts, and the most recent `last` receipts (oldest first).
     async fn hmrc_notification_log(
         &self,
         ctx: &Context<'_>,
+        #[graphql(default = 100)] last: i32,
     ) -> async_graphql::Result<NotificationLog> {
-        Ok(lock_records(store(ctx)?).journal.log())
+        let last = usize::try_from(last.max(0)).unwrap_or(0);
+        Ok(lock_records(store(ctx)?).journal.log(last))
+    }
+
+    /// The receipt for an idempotency key, if that notification has been received.
+    async fn hmrc_notification_receipt(
+        &self,
+        ctx: &Context<'_>,
+        idempotency_key: String,
+    ) -> async_graphql::Result<Option<NotificationReceipt>> {
+        Ok(lock_records(store(ctx)?).journal.receipt(&idempotency_key))
     }
 
     #[graphql(entity)]

@@ -284,8 +284,8 @@ pub fn parse_vat_number(input: &str) -> Result<String, InvalidIdentifier> {
         .map(|(d, w)| d * w)
         .sum();
     let check = values[7] * 10 + values[8];
-    let modulus_97 = (weighted + check) % 97 == 0;
-    let modulus_9755 = (weighted + 55 + check) % 97 == 0;
+    let modulus_97 = (weighted + check).is_multiple_of(97);
+    let modulus_9755 = (weighted + 55 + check).is_multiple_of(97);
     if !(modulus_97 || modulus_9755) {
         return Err(invalid(kind, IdentifierRule::VatCheckDigits));
     }

@@ -57,6 +57,8 @@ pub struct NotificationJournal {
     receipt_prefix: &'static str,
     entries: Vec<(NotificationRequest, NotificationReceipt)>,
     by_key: HashMap<String, usize>,
+    /// Receipts whose outcome was `APPLIED`.
+    applied: usize,
 }
 
 impl NotificationJournal {
@@ -66,6 +68,7 @@ impl NotificationJournal {
             receipt_prefix,
             entries: Vec::new(),
             by_key: HashMap::new(),
+            applied: 0,
         }
     }
 
@@ -109,24 +112,33 @@ impl NotificationJournal {
             effects: effect.effects,
             applied_at: Utc::now(),
         };
+        if receipt.outcome == NotificationOutcome::Applied {
+            self.applied += 1;
+        }
         self.by_key.insert(key.to_string(), self.entries.len());
         self.entries.push((request, receipt.clone()));
         Ok(receipt)
     }
 
     /// All receipts, oldest first, with counts.
-    pub fn log(&self) -> NotificationLog {
-        let receipts: Vec<NotificationReceipt> =
-            self.entries.iter().map(|(_, r)| r.clone()).collect();
-        let applied = receipts
-            .iter()
-            .filter(|r| r.outcome == NotificationOutcome::Applied)
-            .count();
+    /// The counts, and the most recent `last` receipts, oldest first.
+    pub fn log(&self, last: usize) -> NotificationLog {
+        let skip = self.entries.len().saturating_sub(last);
         NotificationLog {
-            count: i32::try_from(receipts.len()).unwrap_or(i32::MAX),
-            applied_count: i32::try_from(applied).unwrap_or(i32::MAX),
-            receipts,
+            count: i32::try_from(self.entries.len()).unwrap_or(i32::MAX),
+            applied_count: i32::try_from(self.applied).unwrap_or(i32::MAX),
+            receipts: self.entries[skip..]
+                .iter()
+                .map(|(_, r)| r.clone())
+                .collect(),
         }
+    }
+
+    /// The receipt for an idempotency key, if it has been applied.
+    pub fn receipt(&self, key: &str) -> Option<NotificationReceipt> {
+        self.by_key
+            .get(key)
+            .map(|&index| self.entries[index].1.clone())
     }
 }
 
@@ -160,7 +172,7 @@ mod tests {
             .unwrap();
         assert_eq!(first, second);
         assert_eq!(runs, 1);
-        assert_eq!(journal.log().count, 1);
+        assert_eq!(journal.log(10).count, 1);
     }
 
     #[test]
@@ -177,7 +189,7 @@ mod tests {
             })
             .unwrap_err();
         assert_eq!(err.code(), "CONFLICT");
-        assert_eq!(journal.log().count, 1);
+        assert_eq!(journal.log(10).count, 1);
     }
 
     #[test]
@@ -187,7 +199,7 @@ mod tests {
             Err(DepartmentError::Conflict("no".into()))
         });
         assert!(err.is_err());
-        assert_eq!(journal.log().count, 0);
+        assert_eq!(journal.log(10).count, 0);
         assert!(journal
             .apply_once("k1", death("JK528194C"), || Ok(
                 NotificationEffect::applied(vec![])

@@ -125,7 +125,7 @@ impl Person {
             .filter(|p| p.nino == self.nino)
             .map(Passport::from_record)
             .collect();
-        passports.sort_by(|a, b| b.issued_on.cmp(&a.issued_on));
+        passports.sort_by_key(|x| std::cmp::Reverse(x.issued_on));
         Ok(passports)
     }
 }
@@ -150,12 +150,23 @@ impl Query {
             .map(Passport::from_record))
     }
 
-    /// Every notification HM Passport Office has received, with counts.
+    /// Notifications received: counts, and the most recent `last` receipts (oldest first).
     async fn passport_office_notification_log(
         &self,
         ctx: &Context<'_>,
+        #[graphql(default = 100)] last: i32,
     ) -> async_graphql::Result<NotificationLog> {
-        Ok(lock_records(store(ctx)?).journal.log())
+        let last = usize::try_from(last.max(0)).unwrap_or(0);
+        Ok(lock_records(store(ctx)?).journal.log(last))
+    }
+
+    /// The receipt for an idempotency key, if that notification has been received.
+    async fn passport_office_notification_receipt(
+        &self,
+        ctx: &Context<'_>,
+        idempotency_key: String,
+    ) -> async_graphql::Result<Option<NotificationReceipt>> {
+        Ok(lock_records(store(ctx)?).journal.receipt(&idempotency_key))
     }
 
     #[graphql(entity)]
