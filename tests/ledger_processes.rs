@@ -27,9 +27,11 @@ fn appender_process() {
     ) else {
         return;
     };
-    let mut config = Config::default();
-    config.data_dir = dir.into();
-    config.database_url = Some(url);
+    let mut config = Config {
+        data_dir: dir.into(),
+        database_url: Some(url),
+        ..Config::default()
+    };
     config.ledger.checkpoint_every_entries = 64;
     let ledger = Arc::new(Ledger::open(&config).expect("open ledger in child"));
     let threads: Vec<_> = (0..4)

@@ -314,7 +314,7 @@ pub fn verify_export(
                 if let Some(record) = line_entry(entry) {
                     verifier.push(record)?;
                 }
-                if verifier.size() % 65536 == 0 {
+                if verifier.size().is_multiple_of(65536) {
                     progress(verifier.size(), promised.unwrap_or(0));
                 }
             }

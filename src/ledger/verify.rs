@@ -116,6 +116,7 @@ pub struct Summary {
 
 /// An entry as read, or the reason its row could not be read as one.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // Entries are the common case; boxing them would cost an allocation each.
 pub enum EntryRecord {
     Entry(Entry),
     Malformed { seq: u64, reason: String },

@@ -116,10 +116,11 @@ impl TestDb {
 
     /// A config whose data dir is this test's temp dir.
     pub fn config(&self) -> Config {
-        let mut config = Config::default();
-        config.data_dir = self.dir.path().to_path_buf();
-        config.database_url = Some(self.url.clone());
-        config
+        Config {
+            data_dir: self.dir.path().to_path_buf(),
+            database_url: Some(self.url.clone()),
+            ..Config::default()
+        }
     }
 
     pub fn key_path(&self) -> PathBuf {

@@ -1,0 +1,157 @@
+//! Ledger figures: appends per second on SQLite and PostgreSQL (signed
+//! receipts, checkpoints every 10,000 entries, batched and group-committed),
+//! inclusion-proof time at 1 M entries, verify throughput.
+//!
+//! Run: `cargo bench --bench ledger` (PostgreSQL at 127.0.0.1:5432, trust auth;
+//! set `LEDGER_BENCH_ENTRIES` to change the 1 M).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use diesel::{Connection, RunQueryDsl};
+use tellonce::ledger::{Ledger, LedgerOptions, NewEntry, NoteSigner, SubjectKey};
+use tellonce::store::Store;
+
+fn entry(n: u64) -> NewEntry {
+    NewEntry {
+        kind: "bench.appended".into(),
+        actor: "hub".into(),
+        subject: None,
+        payload: serde_json::json!({ "n": n, "department": "HMRC", "event": "change-of-address" }),
+    }
+}
+
+fn open(url: &str) -> Arc<Ledger> {
+    let store = Store::open(url).expect("open store");
+    let signer = NoteSigner::generate(
+        "bench.example/ledger",
+        tellonce::ledger::KeyAlgorithm::Ed25519,
+    )
+    .expect("key");
+    let options = LedgerOptions {
+        checkpoint_every_entries: 10_000,
+        checkpoint_every_seconds: 10,
+        ..LedgerOptions::default()
+    };
+    Arc::new(Ledger::new(store, signer, SubjectKey::from_bytes([7; 32]), options).expect("ledger"))
+}
+
+fn batched(ledger: &Ledger, total: u64, batch: u64) -> f64 {
+    let start = Instant::now();
+    let mut n = 0;
+    while n < total {
+        let size = batch.min(total - n);
+        ledger
+            .append_batch((n..n + size).map(entry).collect())
+            .expect("append");
+        n += size;
+    }
+    total as f64 / start.elapsed().as_secs_f64()
+}
+
+fn group_committed(ledger: &Arc<Ledger>, threads: u64, per_thread: u64) -> f64 {
+    let start = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let ledger = Arc::clone(ledger);
+            std::thread::spawn(move || {
+                for n in 0..per_thread {
+                    ledger.append(entry(t * per_thread + n)).expect("append");
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("thread");
+    }
+    (threads * per_thread) as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let total: u64 = std::env::var("LEDGER_BENCH_ENTRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    // SQLite: batches of 1,000 up to `total` entries.
+    let url = dir.path().join("bench.db").to_string_lossy().into_owned();
+    let ledger = open(&url);
+    let rate = batched(&ledger, total, 1000);
+    println!("sqlite   batched append (1000/tx): {rate:>10.0} entries/s ({total} entries)");
+    let rate = group_committed(&ledger, 64, 500);
+    println!("sqlite   group-committed append (64 threads x 500): {rate:>10.0} entries/s");
+    let size = ledger.size().expect("size");
+
+    // Inclusion proofs at ~1 M entries.
+    let rounds = 20_000u64;
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let start = Instant::now();
+    for _ in 0..rounds {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let proof = ledger.inclusion_proof(x % size, Some(size)).expect("proof");
+        std::hint::black_box(proof);
+    }
+    let per = start.elapsed().as_secs_f64() / rounds as f64 * 1e6;
+    println!("sqlite   inclusion proof at {size} entries: {per:>8.1} µs/proof");
+    let start = Instant::now();
+    for i in 0..rounds {
+        let proof = ledger
+            .consistency_proof(1 + (i * 7919) % (size - 1), Some(size))
+            .expect("proof");
+        std::hint::black_box(proof);
+    }
+    let per = start.elapsed().as_secs_f64() / rounds as f64 * 1e6;
+    println!("sqlite   consistency proof at {size} entries: {per:>8.1} µs/proof");
+
+    // Verify the whole ledger.
+    let start = Instant::now();
+    let summary =
+        tellonce::ledger::verify::verify_store(ledger.store(), ledger.verifier(), |_, _| {})
+            .expect("sound ledger");
+    let rate = summary.entries as f64 / start.elapsed().as_secs_f64();
+    println!("sqlite   verify (hashes, chain, signatures, payloads, {} checkpoints): {rate:>10.0} entries/s", summary.checkpoints);
+    let file = dir.path().join("export.jsonl");
+    tellonce::ledger::export::export_store(ledger.store(), "bench.example/ledger", &file)
+        .expect("export");
+    let start = Instant::now();
+    let summary = tellonce::ledger::export::verify_export(&file, ledger.verifier(), |_, _| {})
+        .expect("sound export");
+    let rate = summary.entries as f64 / start.elapsed().as_secs_f64();
+    println!("export   verify offline: {rate:>10.0} entries/s");
+    drop(ledger);
+
+    // PostgreSQL.
+    let admin_url = "postgres://postgres@127.0.0.1:5432/test";
+    match diesel::pg::PgConnection::establish(admin_url) {
+        Err(e) => println!("postgres skipped: {e}"),
+        Ok(mut admin) => {
+            let name = format!("tellonce_bench_{}", std::process::id());
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .expect("create db");
+            let ledger = open(&format!("postgres://postgres@127.0.0.1:5432/{name}"));
+            let n = (total / 5).max(10_000);
+            let rate = batched(&ledger, n, 1000);
+            println!("postgres batched append (1000/tx): {rate:>10.0} entries/s ({n} entries)");
+            let rate = group_committed(&ledger, 64, 200);
+            println!("postgres group-committed append (64 threads x 200): {rate:>10.0} entries/s");
+            let size = ledger.size().expect("size");
+            let start = Instant::now();
+            for i in 0..5_000u64 {
+                std::hint::black_box(
+                    ledger
+                        .inclusion_proof((i * 7919) % size, Some(size))
+                        .expect("proof"),
+                );
+            }
+            let per = start.elapsed().as_secs_f64() / 5_000.0 * 1e6;
+            println!("postgres inclusion proof at {size} entries: {per:>8.1} µs/proof");
+            drop(ledger);
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin);
+        }
+    }
+}
