@@ -18,11 +18,14 @@ pub use transport::InProcessTransport;
 pub const HUB_SUBGRAPH_NAME: &str = "hub";
 
 /// The root query of the hub subgraph, merged from each capability's part.
+/// Named `Query` in the SDL: composition finds root types by name.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct HubQuery(status::StatusQuery, tellonce::TellOnceQuery);
 
 /// The root mutation of the hub subgraph, merged from each capability's part.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct HubMutation(tellonce::TellOnceMutation);
 
 pub type HubSchema = Schema<HubQuery, HubMutation, EmptySubscription>;
