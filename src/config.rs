@@ -25,6 +25,7 @@ pub struct Config {
     pub subgraphs: Vec<SubgraphConfig>,
     pub gateway: GatewayConfig,
     pub ledger: LedgerConfig,
+    pub tellonce: crate::tellonce::TellOnceConfig,
 }
 
 /// One department subgraph registered with the hub.
@@ -117,6 +118,7 @@ impl Default for Config {
             subgraphs: Vec::new(),
             gateway: GatewayConfig::default(),
             ledger: LedgerConfig::default(),
+            tellonce: crate::tellonce::TellOnceConfig::default(),
         }
     }
 }

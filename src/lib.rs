@@ -14,3 +14,4 @@ pub mod hub;
 pub mod ledger;
 pub mod server;
 pub mod store;
+pub mod tellonce;

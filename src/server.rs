@@ -13,6 +13,7 @@ use crate::gateway::GatewayOptions;
 use crate::http::{self, HttpState};
 use crate::hub::{self, HubContext, InProcessTransport, HUB_SUBGRAPH_NAME};
 use crate::ledger::{Ledger, LedgerError};
+use crate::tellonce::TellOnce;
 
 /// The URL the hub subgraph is registered under; it is never dialled.
 pub const HUB_SUBGRAPH_URL: &str = "inprocess://hub";
@@ -28,6 +29,8 @@ pub enum StartError {
     Supergraph(#[from] ReloadError),
     #[error("cannot open the ledger: {0}")]
     Ledger(#[from] LedgerError),
+    #[error("routing rules: {0}")]
+    Routes(#[from] crate::tellonce::RouteError),
     #[error("cannot start the HTTP server: {0}")]
     Http(std::io::Error),
 }
@@ -154,19 +157,24 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
         ..GatewayOptions::default()
     };
     let live = Arc::new(LiveGateway::new(supergraph_source(config), options));
+    let tellonce = TellOnce::new(config.tellonce.clone(), ledger.clone(), live.clone())?;
     let hub_schema = hub::build_schema(HubContext {
         gateway_status: live.clone(),
         ledger: ledger.clone(),
+        tellonce: Some(tellonce.clone()),
     });
     live.set_transport(
         HUB_SUBGRAPH_NAME,
         Arc::new(InProcessTransport::new(hub_schema)),
     );
     live.reload().await?;
+    tellonce.check_routes()?;
     let watcher = live.watch(std::time::Duration::from_millis(
         config.gateway.reload_poll_ms,
     ));
     let checkpointer = issue_checkpoints(ledger.clone(), config.ledger.checkpoint_every_seconds);
+    let mut background = vec![watcher, checkpointer];
+    background.extend(tellonce.start_workers());
 
     let addr = listener.local_addr().map_err(StartError::Http)?;
     let state = web::Data::new(HttpState {
@@ -194,7 +202,7 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
         ledger,
         server: handle,
         task,
-        background: vec![watcher, checkpointer],
+        background,
     })
 }
 

@@ -4,12 +4,13 @@
 
 pub mod ledger;
 mod status;
+pub mod tellonce;
 mod transport;
 
 use std::sync::Arc;
 
 use crate::ledger::Ledger;
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, SDLExportOptions, Schema};
+use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};
 
 pub use status::GatewayStatus;
 pub use transport::InProcessTransport;
@@ -18,32 +19,55 @@ pub use transport::InProcessTransport;
 pub const HUB_SUBGRAPH_NAME: &str = "hub";
 
 /// The root query of the hub subgraph, merged from each capability's part.
+/// Named `Query` in the SDL: composition finds root types by name.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct HubQuery(status::StatusQuery, ledger::LedgerQuery);
+pub struct HubQuery(
+    status::StatusQuery,
+    ledger::LedgerQuery,
+    tellonce::TellOnceQuery,
+);
 
-pub type HubSchema = Schema<HubQuery, EmptyMutation, EmptySubscription>;
+/// The root mutation of the hub subgraph, merged from each capability's part.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct HubMutation(tellonce::TellOnceMutation);
+
+pub type HubSchema = Schema<HubQuery, HubMutation, EmptySubscription>;
 
 /// What the hub subgraph's resolvers read.
 #[derive(Clone)]
 pub struct HubContext {
     pub gateway_status: Arc<dyn GatewayStatus>,
     pub ledger: Arc<Ledger>,
+    /// Tell us once (absent: its fields answer that it is not served).
+    pub tellonce: Option<Arc<crate::tellonce::TellOnce>>,
 }
 
 /// Builds the hub subgraph schema with its context.
 pub fn build_schema(context: HubContext) -> HubSchema {
-    Schema::build(HubQuery::default(), EmptyMutation, EmptySubscription)
-        .enable_federation()
-        .data(context.gateway_status)
-        .data(context.ledger)
-        .finish()
+    let mut builder = Schema::build(
+        HubQuery::default(),
+        HubMutation::default(),
+        EmptySubscription,
+    )
+    .enable_federation()
+    .data(context.gateway_status)
+    .data(context.ledger);
+    if let Some(tellonce) = context.tellonce {
+        builder = builder.data(tellonce);
+    }
+    builder.finish()
 }
 
 /// The hub subgraph's SDL with federation directives, as composition needs it.
 pub fn sdl() -> String {
-    Schema::build(HubQuery::default(), EmptyMutation, EmptySubscription)
-        .enable_federation()
-        .finish()
-        .sdl_with_options(SDLExportOptions::new().federation())
+    Schema::build(
+        HubQuery::default(),
+        HubMutation::default(),
+        EmptySubscription,
+    )
+    .enable_federation()
+    .finish()
+    .sdl_with_options(SDLExportOptions::new().federation())
 }

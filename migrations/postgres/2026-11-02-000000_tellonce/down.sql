@@ -1,0 +1,2 @@
+DROP TABLE tellonce_outbox;
+DROP TABLE tellonce_events;

@@ -1,0 +1,385 @@
+//! The tell-us-once part of the hub subgraph: `tellUsOnce`, status
+//! (`lifeEvent`, joinable with department data through `person`/`company`),
+//! the per-department feed and acknowledgements, and operator replay of
+//! dead letters.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, ErrorExtensions, Json, Object, SimpleObject, ID};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+
+use crate::tellonce::outbox::ReplayFilter;
+use crate::tellonce::status::{EventStatus, FeedPage};
+use crate::tellonce::tables::{EventRow, OutboxRow};
+use crate::tellonce::{LifeEventInput, LifeEventReceipt, LifeEventType, TellOnce, TellOnceError};
+
+fn graphql_error(error: TellOnceError) -> async_graphql::Error {
+    if let TellOnceError::Storage(detail) = &error {
+        tracing::error!(%detail, "tell us once storage failure");
+        return async_graphql::Error::new("internal error").extend_with(|_, e| {
+            e.set("code", error.code().as_str());
+        });
+    }
+    let code = error.code().as_str();
+    async_graphql::Error::new(error.to_string()).extend_with(|_, e| {
+        e.set("code", code);
+        if let TellOnceError::Invalid(invalid) = &error {
+            e.set("field", invalid.field());
+            e.set("rule", invalid.rule());
+        }
+    })
+}
+
+fn service<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Arc<TellOnce>> {
+    ctx.data::<Arc<TellOnce>>()
+        .map_err(|_| graphql_error(TellOnceError::NotServed))
+}
+
+fn time(micros: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(micros).unwrap_or_default()
+}
+
+/// The signed receipt for an accepted life event.
+#[derive(SimpleObject)]
+#[graphql(name = "LifeEventReceipt")]
+pub struct ReceiptObject {
+    pub event_id: ID,
+    /// The ledger entry recording the event.
+    pub ledger_seq: i64,
+    /// Hex SHA-256 entry hash.
+    pub entry_hash: String,
+    /// Base64 Ed25519 signature over the sequence and entry hash.
+    pub signature: String,
+    /// The departments to be told, in rule order.
+    pub departments: Vec<String>,
+}
+
+impl From<LifeEventReceipt> for ReceiptObject {
+    fn from(r: LifeEventReceipt) -> Self {
+        ReceiptObject {
+            event_id: ID(r.event_id),
+            ledger_seq: r.ledger_seq as i64,
+            entry_hash: hex::encode(r.entry_hash),
+            signature: BASE64.encode(r.signature),
+            departments: r.departments,
+        }
+    }
+}
+
+/// Where a notification to one department is.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum LifeEventNotificationStatus {
+    /// Waiting for (another) delivery attempt.
+    Pending,
+    Delivered,
+    /// Attempts exhausted; `replayNotification` puts it back in the queue.
+    DeadLetter,
+    /// A department that pulls has not acknowledged it yet.
+    AwaitingAcknowledgement,
+    Acknowledged,
+}
+
+impl LifeEventNotificationStatus {
+    fn of(text: &str) -> Self {
+        use crate::tellonce::tables::status;
+        match text {
+            status::DELIVERED => Self::Delivered,
+            status::DEAD_LETTER => Self::DeadLetter,
+            status::AWAITING_ACKNOWLEDGEMENT => Self::AwaitingAcknowledgement,
+            status::ACKNOWLEDGED => Self::Acknowledged,
+            _ => Self::Pending,
+        }
+    }
+}
+
+/// One department's notification of a life event.
+pub struct NotificationObject(OutboxRow);
+
+#[Object(name = "LifeEventNotification")]
+impl NotificationObject {
+    async fn event_id(&self) -> ID {
+        ID(self.0.event_id.clone())
+    }
+    async fn department(&self) -> &str {
+        &self.0.department
+    }
+    /// The routing rule that told the department.
+    async fn rule(&self) -> &str {
+        &self.0.rule_name
+    }
+    async fn status(&self) -> LifeEventNotificationStatus {
+        LifeEventNotificationStatus::of(&self.0.status)
+    }
+    /// Delivery attempts made so far.
+    async fn attempts(&self) -> i64 {
+        self.0.attempts
+    }
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+    async fn delivered_at(&self) -> Option<DateTime<Utc>> {
+        self.0.delivered_micros.map(time)
+    }
+    async fn acknowledged_at(&self) -> Option<DateTime<Utc>> {
+        self.0.acknowledged_micros.map(time)
+    }
+}
+
+/// A person as the departments know them (resolved by the departments).
+#[derive(SimpleObject)]
+#[graphql(name = "Person", unresolvable = "nino")]
+pub struct PersonReference {
+    pub nino: String,
+}
+
+/// A company as the departments know it (resolved by the departments).
+#[derive(SimpleObject)]
+#[graphql(name = "Company", unresolvable = "companyNumber")]
+pub struct CompanyReference {
+    pub company_number: String,
+}
+
+/// A life event told once, and what became of it.
+pub struct LifeEventObject(EventStatus);
+
+#[Object(name = "LifeEvent")]
+impl LifeEventObject {
+    async fn id(&self) -> ID {
+        ID(self.0.event.id.clone())
+    }
+    #[graphql(name = "type")]
+    async fn event_type(&self) -> Option<LifeEventType> {
+        LifeEventType::from_input_field(&self.0.event.event_type)
+    }
+    async fn received_at(&self) -> DateTime<Utc> {
+        time(self.0.event.received_micros)
+    }
+    async fn ledger_seq(&self) -> i64 {
+        self.0.event.ledger_seq
+    }
+    async fn entry_hash(&self) -> String {
+        hex::encode(&self.0.event.entry_hash)
+    }
+    async fn departments(&self) -> Vec<String> {
+        crate::tellonce::submit::split_departments(&self.0.event.departments)
+    }
+    async fn notifications(&self) -> Vec<NotificationObject> {
+        self.0
+            .notifications
+            .iter()
+            .cloned()
+            .map(NotificationObject)
+            .collect()
+    }
+    /// The person the event is about, to join with department data.
+    async fn person(&self) -> Option<PersonReference> {
+        (self.0.event.subject_scheme == "nino").then(|| PersonReference {
+            nino: self.0.event.subject_value.clone(),
+        })
+    }
+    /// The company the event is about, to join with department data.
+    async fn company(&self) -> Option<CompanyReference> {
+        (self.0.event.subject_scheme == "company").then(|| CompanyReference {
+            company_number: self.0.event.subject_value.clone(),
+        })
+    }
+}
+
+/// One event in a department's feed: only the fields its rule names.
+pub struct FeedItemObject(OutboxRow, EventRow);
+
+#[Object(name = "LifeEventFeedItem")]
+impl FeedItemObject {
+    async fn event_id(&self) -> ID {
+        ID(self.0.event_id.clone())
+    }
+    #[graphql(name = "type")]
+    async fn event_type(&self) -> Option<LifeEventType> {
+        LifeEventType::from_input_field(&self.1.event_type)
+    }
+    async fn ledger_seq(&self) -> i64 {
+        self.0.event_seq
+    }
+    async fn received_at(&self) -> DateTime<Utc> {
+        time(self.1.received_micros)
+    }
+    /// The event's fields this department is told, as its rule names them.
+    async fn data(&self) -> Json<serde_json::Value> {
+        Json(serde_json::from_str(&self.0.variables).unwrap_or(serde_json::Value::Null))
+    }
+    async fn status(&self) -> LifeEventNotificationStatus {
+        LifeEventNotificationStatus::of(&self.0.status)
+    }
+    async fn acknowledged_at(&self) -> Option<DateTime<Utc>> {
+        self.0.acknowledged_micros.map(time)
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct LifeEventFeedEdge {
+    /// The event's ledger sequence.
+    pub cursor: String,
+    pub node: FeedItemObject,
+}
+
+#[derive(SimpleObject)]
+pub struct LifeEventFeedPageInfo {
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct LifeEventFeedConnection {
+    pub edges: Vec<LifeEventFeedEdge>,
+    pub page_info: LifeEventFeedPageInfo,
+}
+
+impl From<FeedPage> for LifeEventFeedConnection {
+    fn from(page: FeedPage) -> Self {
+        let edges: Vec<LifeEventFeedEdge> = page
+            .items
+            .into_iter()
+            .map(|(row, event)| LifeEventFeedEdge {
+                cursor: row.event_seq.to_string(),
+                node: FeedItemObject(row, event),
+            })
+            .collect();
+        LifeEventFeedConnection {
+            page_info: LifeEventFeedPageInfo {
+                has_next_page: page.has_next_page,
+                end_cursor: edges.last().map(|e| e.cursor.clone()),
+            },
+            edges,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct TellOnceQuery;
+
+#[Object]
+impl TellOnceQuery {
+    /// A life event by id, with each department's notification status.
+    async fn life_event(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<LifeEventObject>> {
+        let found = service(ctx)?
+            .event_status(id.0)
+            .await
+            .map_err(graphql_error)?;
+        Ok(found.map(LifeEventObject))
+    }
+
+    /// The events routed to `department`, in ledger order, after the cursor.
+    async fn life_event_feed(
+        &self,
+        ctx: &Context<'_>,
+        department: String,
+        after: Option<String>,
+        #[graphql(default = 50)] first: i32,
+    ) -> async_graphql::Result<LifeEventFeedConnection> {
+        let after = match after {
+            None => None,
+            Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| {
+                graphql_error(TellOnceError::BadArgument(
+                    "after must be a cursor from this feed".into(),
+                ))
+            })?),
+        };
+        let page = service(ctx)?
+            .feed(department, after, i64::from(first))
+            .await
+            .map_err(graphql_error)?;
+        Ok(page.into())
+    }
+
+    /// Notifications whose attempts ran out, oldest first.
+    async fn dead_letters(
+        &self,
+        ctx: &Context<'_>,
+        department: Option<String>,
+        #[graphql(default = 50)] first: i32,
+    ) -> async_graphql::Result<Vec<NotificationObject>> {
+        let rows = service(ctx)?
+            .dead_letters(department, i64::from(first))
+            .await
+            .map_err(graphql_error)?;
+        Ok(rows.into_iter().map(NotificationObject).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct TellOnceMutation;
+
+#[Object]
+impl TellOnceMutation {
+    /// Tell government about a life event once. The same idempotency key
+    /// with the same event returns the same receipt; with a different event
+    /// it is refused (CONFLICT).
+    async fn tell_us_once(
+        &self,
+        ctx: &Context<'_>,
+        event: LifeEventInput,
+        idempotency_key: String,
+    ) -> async_graphql::Result<ReceiptObject> {
+        let receipt = service(ctx)?
+            .tell_us_once(event, idempotency_key)
+            .await
+            .map_err(graphql_error)?;
+        Ok(receipt.into())
+    }
+
+    /// A department that pulls its feed records that it has taken in an event.
+    async fn acknowledge_life_event(
+        &self,
+        ctx: &Context<'_>,
+        event_id: ID,
+        department: String,
+    ) -> async_graphql::Result<NotificationObject> {
+        let row = service(ctx)?
+            .acknowledge(event_id.0, department)
+            .await
+            .map_err(graphql_error)?;
+        Ok(NotificationObject(row))
+    }
+
+    /// Puts one dead-lettered notification back in the delivery queue.
+    async fn replay_notification(
+        &self,
+        ctx: &Context<'_>,
+        event_id: ID,
+        department: String,
+    ) -> async_graphql::Result<NotificationObject> {
+        let filter = ReplayFilter::One {
+            event_id: event_id.0.clone(),
+            department: department.clone(),
+        };
+        let mut rows = service(ctx)?
+            .replay(filter, "operator".into())
+            .await
+            .map_err(graphql_error)?;
+        rows.pop().map(NotificationObject).ok_or_else(|| {
+            graphql_error(TellOnceError::NotFound(format!(
+                "a dead letter for life event {} and department {department}",
+                event_id.0
+            )))
+        })
+    }
+
+    /// Puts every dead letter (or every one for a department) back in the queue.
+    async fn replay_dead_letters(
+        &self,
+        ctx: &Context<'_>,
+        department: Option<String>,
+    ) -> async_graphql::Result<Vec<NotificationObject>> {
+        let rows = service(ctx)?
+            .replay(ReplayFilter::DeadLetters { department }, "operator".into())
+            .await
+            .map_err(graphql_error)?;
+        Ok(rows.into_iter().map(NotificationObject).collect())
+    }
+}

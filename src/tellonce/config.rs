@@ -1,0 +1,55 @@
+//! Tell-us-once settings: where the routing rules are, how many delivery
+//! workers run, and how deliveries back off and give up.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The `[tellonce]` section of `tellonce.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TellOnceConfig {
+    /// A folder of routing rule files (`*.toml`); `None` means the rules
+    /// built into the binary from `schema/routes/`.
+    pub routes_dir: Option<PathBuf>,
+    /// Delivery workers per hub process (0 turns push delivery off).
+    pub delivery_workers: usize,
+    /// Notifications one worker claims at a time.
+    pub claim_batch: usize,
+    /// Attempts before a notification is dead-lettered.
+    pub max_attempts: u32,
+    /// The first retry waits about this long (doubling each attempt, with jitter).
+    pub backoff_base_ms: u64,
+    /// No retry waits longer than this.
+    pub backoff_max_ms: u64,
+    /// How long a claimed notification stays reserved for the worker that
+    /// claimed it; a worker that dies loses its claims after this.
+    pub claim_lease_ms: u64,
+    /// How often an idle worker looks for due notifications.
+    pub poll_ms: u64,
+    /// Most life events written in one database transaction.
+    pub submit_batch: usize,
+}
+
+impl Default for TellOnceConfig {
+    fn default() -> Self {
+        TellOnceConfig {
+            routes_dir: None,
+            delivery_workers: 2,
+            claim_batch: 64,
+            max_attempts: 8,
+            backoff_base_ms: 500,
+            backoff_max_ms: 5 * 60 * 1000,
+            claim_lease_ms: 60_000,
+            poll_ms: 250,
+            submit_batch: 512,
+        }
+    }
+}
+
+impl TellOnceConfig {
+    pub fn poll(&self) -> Duration {
+        Duration::from_millis(self.poll_ms.max(1))
+    }
+}

@@ -1,0 +1,234 @@
+//! Tell us once: a life event submitted once is recorded in the ledger with
+//! one outbox row per department in one transaction ([`submit`]), delivered
+//! through the federation executor by workers that retry with backoff and
+//! dead-letter what they cannot deliver ([`delivery`], [`outbox`]), and can
+//! be followed per department ([`status`]). Routing rules are data
+//! ([`routes`]) checked against the supergraph in force ([`route_check`]).
+
+pub mod config;
+pub mod delivery;
+pub mod event;
+pub mod identifiers;
+pub mod outbox;
+pub mod route_check;
+pub mod routes;
+pub mod status;
+pub mod submit;
+pub mod tables;
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
+
+pub use config::TellOnceConfig;
+pub use event::{EventError, LifeEvent, LifeEventInput, LifeEventType};
+pub use route_check::CheckedRoutes;
+pub use routes::{RouteError, RouteRule};
+pub use submit::LifeEventReceipt;
+
+use crate::error_code::ErrorCode;
+use crate::gateway::reload::LiveGateway;
+use crate::ledger::{Ledger, LedgerError};
+use crate::store::StoreError;
+
+/// Everything tell-us-once can refuse or fail with.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TellOnceError {
+    #[error(transparent)]
+    Invalid(#[from] EventError),
+    #[error("idempotency key {0:?} was already used for a different life event")]
+    Conflict(String),
+    #[error("the routing rules do not fit the supergraph in force: {0}")]
+    Routes(#[from] RouteError),
+    #[error("this supergraph does not serve tell us once")]
+    NotServed,
+    #[error("no supergraph is loaded yet")]
+    NotReady,
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    BadArgument(String),
+    #[error("the event was not recorded: the database could not be reached or refused the write, and nothing was written; submit it again with the same idempotency key")]
+    Unavailable(String),
+    #[error("storage: {0}")]
+    Storage(String),
+}
+
+impl TellOnceError {
+    /// The `extensions.code` this error is reported with.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            TellOnceError::Invalid(_) | TellOnceError::BadArgument(_) => ErrorCode::BadUserInput,
+            TellOnceError::Conflict(_) => ErrorCode::Conflict,
+            TellOnceError::NotFound(_) => ErrorCode::NotFound,
+            TellOnceError::Routes(_)
+            | TellOnceError::NotServed
+            | TellOnceError::NotReady
+            | TellOnceError::Unavailable(_)
+            | TellOnceError::Storage(_) => ErrorCode::InternalServerError,
+        }
+    }
+}
+
+impl From<diesel::result::Error> for TellOnceError {
+    fn from(e: diesel::result::Error) -> Self {
+        TellOnceError::Storage(e.to_string())
+    }
+}
+
+impl From<StoreError> for TellOnceError {
+    fn from(e: StoreError) -> Self {
+        TellOnceError::Storage(e.to_string())
+    }
+}
+
+impl From<LedgerError> for TellOnceError {
+    fn from(e: LedgerError) -> Self {
+        TellOnceError::Storage(e.to_string())
+    }
+}
+
+/// The outcome of checking the rules against one supergraph.
+type RouteCheck = Result<Option<Arc<CheckedRoutes>>, RouteError>;
+
+/// The tell-us-once service of one hub process.
+pub struct TellOnce {
+    config: TellOnceConfig,
+    ledger: Arc<Ledger>,
+    gateway: Arc<LiveGateway>,
+    rules: Vec<RouteRule>,
+    checked: Mutex<Option<(String, RouteCheck)>>,
+    submissions: submit::SubmissionQueue,
+    /// Woken when new notifications are written, so idle workers start at once.
+    work: Arc<Notify>,
+}
+
+impl std::fmt::Debug for TellOnce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TellOnce")
+            .field("rules", &self.rules.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TellOnce {
+    /// Loads the routing rules and starts the submission writer. Call
+    /// inside a tokio runtime; check the rules with [`TellOnce::check_routes`]
+    /// once the gateway has loaded, then start [`TellOnce::start_workers`].
+    pub fn new(
+        config: TellOnceConfig,
+        ledger: Arc<Ledger>,
+        gateway: Arc<LiveGateway>,
+    ) -> Result<Arc<TellOnce>, RouteError> {
+        let rules = match &config.routes_dir {
+            Some(dir) => routes::load_rules(dir)?,
+            None => routes::builtin_rules()?,
+        };
+        let work = Arc::new(Notify::new());
+        let tellonce = Arc::new_cyclic(|weak| TellOnce {
+            submissions: submit::SubmissionQueue::start(weak.clone(), config.submit_batch),
+            config,
+            ledger,
+            gateway,
+            rules,
+            checked: Mutex::new(None),
+            work,
+        });
+        Ok(tellonce)
+    }
+
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
+    }
+
+    pub fn config(&self) -> &TellOnceConfig {
+        &self.config
+    }
+
+    /// The rules checked against the supergraph in force (checked again
+    /// whenever the supergraph changes). `None` when the supergraph does not
+    /// serve tell-us-once.
+    pub fn check_routes(&self) -> Result<Option<Arc<CheckedRoutes>>, RouteError> {
+        let Some(gateway) = self.gateway.current() else {
+            return Ok(None);
+        };
+        let hash = gateway.supergraph().hash().to_owned();
+        if let Ok(guard) = self.checked.lock() {
+            if let Some((checked_hash, result)) = guard.as_ref() {
+                if *checked_hash == hash {
+                    return result.clone();
+                }
+            }
+        }
+        let result =
+            route_check::check_routes(&self.rules, gateway.supergraph()).map(|r| r.map(Arc::new));
+        match &result {
+            Ok(Some(_)) => {
+                tracing::info!(supergraph_hash = %hash, rules = self.rules.len(), "routing rules checked")
+            }
+            Ok(None) => {
+                tracing::info!(supergraph_hash = %hash, "the supergraph has no LifeEventInput: tell us once is not served")
+            }
+            Err(error) => tracing::error!(%error, supergraph_hash = %hash, "routing rules refused"),
+        }
+        if let Ok(mut guard) = self.checked.lock() {
+            *guard = Some((hash, result.clone()));
+        }
+        result
+    }
+
+    /// Records `event` under `idempotency_key` and answers with its receipt.
+    pub async fn tell_us_once(
+        &self,
+        event: LifeEventInput,
+        idempotency_key: String,
+    ) -> Result<LifeEventReceipt, TellOnceError> {
+        let key_len = idempotency_key.chars().count();
+        if idempotency_key.trim().is_empty() || key_len > 200 {
+            return Err(TellOnceError::BadArgument(
+                "idempotencyKey must be 1 to 200 characters".into(),
+            ));
+        }
+        let event = event.validate()?;
+        let routes = match self.gateway.current() {
+            None => return Err(TellOnceError::NotReady),
+            Some(_) => self.check_routes()?.ok_or(TellOnceError::NotServed)?,
+        };
+        let receipt = self
+            .submissions
+            .submit(event, idempotency_key, routes)
+            .await?;
+        self.work.notify_waiters();
+        Ok(receipt)
+    }
+
+    /// Starts the configured delivery workers and the task that re-checks
+    /// the rules when the supergraph changes.
+    pub fn start_workers(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks = delivery::start_workers(self.clone());
+        tasks.push(self.watch_supergraph());
+        tasks
+    }
+
+    fn watch_supergraph(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let this = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                ticker.tick().await;
+                let Some(tellonce) = this.upgrade() else {
+                    return;
+                };
+                let _ = tellonce.check_routes();
+            }
+        })
+    }
+
+    fn gateway(&self) -> &Arc<LiveGateway> {
+        &self.gateway
+    }
+
+    fn work(&self) -> &Arc<Notify> {
+        &self.work
+    }
+}
