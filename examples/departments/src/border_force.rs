@@ -313,6 +313,16 @@ impl Query {
         Ok(found.into_iter().map(Consignment).collect())
     }
 
+    /// Every consignment a trader has declared, most recent arrival first.
+    async fn consignments_by_eori(
+        &self,
+        ctx: &Context<'_>,
+        eori: String,
+    ) -> async_graphql::Result<Vec<Consignment>> {
+        let eori = parse_argument("eori", &eori, parse_eori).for_graphql()?;
+        Trader { eori }.consignments(ctx).await
+    }
+
     /// Every consignment declared through a port.
     async fn consignments_at_port(
         &self,

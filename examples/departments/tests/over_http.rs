@@ -247,6 +247,21 @@ async fn company_and_trader_resolve_across_departments() {
     )
     .await;
     assert_eq!(traders[0]["consignments"].as_array().unwrap().len(), 3);
+    let by_eori = data(
+        &border_force,
+        r#"{ consignmentsByEori(eori: "gb266719370000") { reference } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        by_eori["consignmentsByEori"],
+        traders[0]["consignments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| json!({ "reference": c["reference"] }))
+            .collect::<Value>()
+    );
     assert_eq!(
         traders[0]["seizures"],
         json!([{ "reference": "SZ-2026-004417" }])
