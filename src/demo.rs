@@ -44,16 +44,18 @@ pub const EXAMPLE_QUERY: &str = r#"query Person {
 pub async fn run(port: u16) -> Result<(), DemoError> {
     let signals = ShutdownSignals::install().map_err(DemoError::Signals)?;
     let departments = start_departments(port).await?;
-    let mut config = Config::default();
-    config.listen = SocketAddr::from(([127, 0, 0, 1], port));
-    config.subgraphs = departments
-        .iter()
-        .map(|d| SubgraphConfig {
-            name: d.department.name().to_owned(),
-            url: d.url(),
-            schema_file: None,
-        })
-        .collect();
+    let config = Config {
+        listen: SocketAddr::from(([127, 0, 0, 1], port)),
+        subgraphs: departments
+            .iter()
+            .map(|d| SubgraphConfig {
+                name: d.department.name().to_owned(),
+                url: d.url(),
+                schema_file: None,
+            })
+            .collect(),
+        ..Config::default()
+    };
     let hub = crate::server::start(&config).await?;
 
     println!("tellonce demo is running. Departments:");

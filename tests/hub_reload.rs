@@ -24,9 +24,11 @@ fn shop_urls() -> HashMap<&'static str, String> {
 }
 
 async fn start_hub(supergraph: &Path, data_dir: &Path) -> RunningHub {
-    let mut config = Config::default();
-    config.supergraph = Some(supergraph.to_owned());
-    config.data_dir = data_dir.to_owned();
+    let mut config = Config {
+        supergraph: Some(supergraph.to_owned()),
+        data_dir: data_dir.to_owned(),
+        ..Config::default()
+    };
     config.gateway.reload_poll_ms = 50;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     tellonce::server::start_on(&config, listener)

@@ -90,7 +90,14 @@ pub async fn get(
     };
     let graphql_request = match request_from_params(&params) {
         Ok(r) => r,
-        Err(response) => return reply(media, StatusCode::BAD_REQUEST, &response),
+        Err(message) => {
+            let error = GraphQLError::new(message, ErrorCode::BadUserInput);
+            return reply(
+                media,
+                StatusCode::BAD_REQUEST,
+                &GraphQLResponse::request_error(error),
+            );
+        }
     };
     let Some(gateway) = state.gateway.current() else {
         return not_ready(media);
@@ -119,19 +126,15 @@ pub async fn method_not_allowed() -> HttpResponse {
         .finish()
 }
 
-fn request_from_params(
-    params: &HashMap<String, String>,
-) -> Result<GraphQLRequest, GraphQLResponse> {
-    let json_param = |name: &str| -> Result<Option<Map<String, Value>>, GraphQLResponse> {
+/// The request a GET carries in its URL; the error says which parameter is wrong.
+fn request_from_params(params: &HashMap<String, String>) -> Result<GraphQLRequest, String> {
+    let json_param = |name: &str| -> Result<Option<Map<String, Value>>, String> {
         match params.get(name) {
             None => Ok(None),
             Some(text) => match serde_json::from_str::<Value>(text) {
                 Ok(Value::Object(map)) => Ok(Some(map)),
                 Ok(Value::Null) => Ok(None),
-                _ => Err(GraphQLResponse::request_error(GraphQLError::new(
-                    format!("the `{name}` parameter must be a JSON object"),
-                    ErrorCode::BadUserInput,
-                ))),
+                _ => Err(format!("the `{name}` parameter must be a JSON object")),
             },
         }
     };

@@ -49,17 +49,19 @@ pub async fn start_demo() -> Demo {
         );
     }
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let mut config = Config::default();
-    config.data_dir = data_dir.path().to_owned();
+    let mut config = Config {
+        data_dir: data_dir.path().to_owned(),
+        subgraphs: departments
+            .iter()
+            .map(|d| SubgraphConfig {
+                name: d.department.name().to_owned(),
+                url: d.url(),
+                schema_file: None,
+            })
+            .collect(),
+        ..Config::default()
+    };
     config.gateway.subgraph_timeout_ms = 5_000;
-    config.subgraphs = departments
-        .iter()
-        .map(|d| SubgraphConfig {
-            name: d.department.name().to_owned(),
-            url: d.url(),
-            schema_file: None,
-        })
-        .collect();
     let hub = tellonce::server::start_on(&config, ephemeral())
         .await
         .expect("hub starts");
