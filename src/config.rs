@@ -49,6 +49,8 @@ pub struct GatewayConfig {
     pub reload_poll_ms: u64,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Identical queries in flight at once share one execution.
+    pub inbound_dedup: bool,
 }
 
 impl Default for GatewayConfig {
@@ -57,6 +59,7 @@ impl Default for GatewayConfig {
             subgraph_timeout_ms: 30_000,
             reload_poll_ms: 1_000,
             max_body_bytes: 2 * 1024 * 1024,
+            inbound_dedup: true,
         }
     }
 }

@@ -181,6 +181,10 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
         gateway: live.clone(),
         ledger: ledger.clone(),
         max_body_bytes: config.gateway.max_body_bytes,
+        inbound_dedup: config
+            .gateway
+            .inbound_dedup
+            .then(crate::http::InboundDedup::default),
     });
     let server = HttpServer::new(move || {
         let state = state.clone();

@@ -124,6 +124,15 @@ impl Gateway {
             .map_err(GraphQLResponse::request_error)
     }
 
+    /// The kind of a valid operation, from the prepared-operation cache (a
+    /// repeat costs one hash); `None` when the request would fail anyway.
+    pub fn prepared_kind(&self, request: &GraphQLRequest) -> Option<OperationKind> {
+        let query = request.query.as_deref()?;
+        prepare(&self.supergraph, query, request.operation_name.as_deref())
+            .ok()
+            .map(|prepared| prepared.kind)
+    }
+
     /// Runs one request to completion. Never panics on bad input; subgraph
     /// failures become errors beside partial data.
     pub async fn execute(&self, request: GraphQLRequest) -> GraphQLResponse {

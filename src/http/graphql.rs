@@ -8,10 +8,14 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
+use bytes::Bytes;
+use serde_json::error::Category;
+
+use super::dedup::{DedupKey, SharedReply};
 use super::media::{self, ResponseMedia};
 use super::{graphiql, HttpState};
 use crate::error_code::ErrorCode;
-use crate::gateway::{GraphQLError, GraphQLRequest, GraphQLResponse, OperationKind};
+use crate::gateway::{Gateway, GraphQLError, GraphQLRequest, GraphQLResponse, OperationKind};
 
 /// POST /graphql
 pub async fn post(
@@ -35,45 +39,71 @@ pub async fn post(
     let Some(gateway) = state.gateway.current() else {
         return not_ready(media);
     };
-    let parsed: Result<Value, _> = serde_json::from_slice(&body);
-    match parsed {
-        Ok(Value::Array(items)) if !items.is_empty() => {
-            let mut responses = Vec::with_capacity(items.len());
-            for item in items {
-                let response = match serde_json::from_value::<GraphQLRequest>(item) {
-                    Ok(one) => gateway.execute(one).await,
-                    Err(error) => malformed(&error),
-                };
-                responses.push(response);
-            }
-            HttpResponse::Ok()
-                .content_type(media.content_type())
-                .json(responses)
-        }
-        Ok(value @ Value::Object(_)) => match serde_json::from_value::<GraphQLRequest>(value) {
-            Ok(one) => {
-                let response = gateway.execute(one).await;
-                reply(media, status_for(media, &response), &response)
-            }
-            Err(error) => reply(media, StatusCode::BAD_REQUEST, &malformed(&error)),
-        },
-        Ok(_) => reply(
-            media,
-            StatusCode::BAD_REQUEST,
-            &GraphQLResponse::request_error(GraphQLError::new(
-                "the request body must be a JSON object with a `query`, or a non-empty array of them",
-                ErrorCode::BadUserInput,
-            )),
-        ),
-        Err(error) => reply(
-            media,
-            StatusCode::BAD_REQUEST,
-            &GraphQLResponse::request_error(GraphQLError::new(
-                format!("the request body is not valid JSON: {error}"),
-                ErrorCode::BadUserInput,
-            )),
-        ),
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return post_batch(media, &body, &gateway).await;
     }
+    let one = match serde_json::from_slice::<GraphQLRequest>(&body) {
+        Ok(one) => one,
+        Err(error) => return reply(media, StatusCode::BAD_REQUEST, &unreadable(&error)),
+    };
+    let Some(dedup) = state.inbound_dedup.as_ref() else {
+        let response = gateway.execute(one).await;
+        return reply(media, status_for(media, &response), &response);
+    };
+    if gateway.prepared_kind(&one) != Some(OperationKind::Query) {
+        let response = gateway.execute(one).await;
+        return reply(media, status_for(media, &response), &response);
+    }
+    let key = DedupKey {
+        body: body.clone(),
+        content_type: media.content_type(),
+        authorization: request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(|value| Bytes::copy_from_slice(value.as_bytes())),
+    };
+    let shared = dedup
+        .run(key, async move {
+            let response = gateway.execute(one).await;
+            SharedReply {
+                status: status_for(media, &response),
+                content_type: media.content_type(),
+                body: Bytes::from(serialize(&response)),
+            }
+        })
+        .await;
+    HttpResponse::build(shared.status)
+        .content_type(shared.content_type)
+        .body(shared.body.clone())
+}
+
+/// A JSON array of requests, answered with an array in the same order.
+async fn post_batch(media: ResponseMedia, body: &[u8], gateway: &Gateway) -> HttpResponse {
+    let items = match serde_json::from_slice::<Vec<Value>>(body) {
+        Ok(items) if !items.is_empty() => items,
+        Ok(_) => {
+            return reply(
+                media,
+                StatusCode::BAD_REQUEST,
+                &GraphQLResponse::request_error(GraphQLError::new(
+                    "a batch must hold at least one request",
+                    ErrorCode::BadUserInput,
+                )),
+            )
+        }
+        Err(error) => return reply(media, StatusCode::BAD_REQUEST, &unreadable(&error)),
+    };
+    let mut responses = Vec::with_capacity(items.len());
+    for item in items {
+        let response = match serde_json::from_value::<GraphQLRequest>(item) {
+            Ok(one) => gateway.execute(one).await,
+            Err(error) => unreadable(&error),
+        };
+        responses.push(response);
+    }
+    HttpResponse::Ok()
+        .content_type(media.content_type())
+        .body(serialize(&responses))
 }
 
 /// GET /graphql: queries in the URL, or GraphiQL for a browser.
@@ -161,17 +191,28 @@ fn status_for(media: ResponseMedia, response: &GraphQLResponse) -> StatusCode {
     }
 }
 
-fn malformed(error: &serde_json::Error) -> GraphQLResponse {
-    GraphQLResponse::request_error(GraphQLError::new(
-        format!("the request is not a GraphQL request: {error}"),
-        ErrorCode::BadUserInput,
-    ))
+/// The error for a body that is not JSON, or JSON that is not a GraphQL request.
+fn unreadable(error: &serde_json::Error) -> GraphQLResponse {
+    let message = match error.classify() {
+        Category::Syntax | Category::Eof | Category::Io => {
+            format!("the request body is not valid JSON: {error}")
+        }
+        Category::Data => format!(
+            "the request body must be a JSON object with a `query` string, or a non-empty array of them: {error}"
+        ),
+    };
+    GraphQLResponse::request_error(GraphQLError::new(message, ErrorCode::BadUserInput))
+}
+
+fn serialize<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    // Our response types hold only strings, numbers and JSON values: they always serialize.
+    serde_json::to_vec(value).unwrap_or_else(|_| br#"{"errors":[{"message":"the response could not be serialized","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#.to_vec())
 }
 
 fn reply(media: ResponseMedia, status: StatusCode, response: &GraphQLResponse) -> HttpResponse {
     HttpResponse::build(status)
         .content_type(media.content_type())
-        .json(response)
+        .body(serialize(response))
 }
 
 fn not_ready(media: ResponseMedia) -> HttpResponse {

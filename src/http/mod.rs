@@ -1,6 +1,7 @@
 //! The actix-web application: `/graphql` (POST and GET, GraphQL over HTTP),
 //! GraphiQL for browsers, `/health`, `/ready` and the ledger's `/ledger/checkpoint`.
 
+mod dedup;
 mod graphiql;
 mod graphql;
 pub mod ledger;
@@ -13,12 +14,16 @@ use actix_web::{web, HttpResponse};
 use crate::gateway::reload::LiveGateway;
 use crate::ledger::Ledger;
 
+pub use dedup::InboundDedup;
+
 /// What the HTTP handlers share.
 pub struct HttpState {
     pub gateway: Arc<LiveGateway>,
     pub ledger: Arc<Ledger>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Shares one execution among identical queries in flight; `None` turns it off.
+    pub inbound_dedup: Option<dedup::InboundDedup>,
 }
 
 /// Registers every route of the hub on an actix-web app.

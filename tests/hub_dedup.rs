@@ -1,0 +1,139 @@
+//! Inbound request deduplication: identical queries in flight together share
+//! one execution; different credentials or a switched-off setting do not.
+
+mod gateway_support;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use gateway_support::{shop_sdl, start_subgraph, subgraphs};
+use serde_json::{json, Value};
+use tellonce::config::Config;
+use tellonce::server::RunningHub;
+
+/// A products subgraph that counts its calls and answers after a pause long
+/// enough for every concurrent client to arrive.
+fn start_counting_products(calls: Arc<AtomicUsize>) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/graphql", listener.local_addr().expect("addr"));
+    let server = HttpServer::new(move || {
+        let calls = calls.clone();
+        App::new().route(
+            "/graphql",
+            web::post().to(move || {
+                let calls = calls.clone();
+                async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(1500)).await;
+                    HttpResponse::Ok()
+                        .content_type("application/json")
+                        .body(r#"{"data":{"topProducts":[{"name":"Shared"}]}}"#)
+                }
+            }),
+        )
+    })
+    .workers(2)
+    .disable_signals()
+    .listen(listener)
+    .expect("listen")
+    .run();
+    tokio::spawn(server);
+    url
+}
+
+async fn start_hub(dedup: bool, calls: Arc<AtomicUsize>, dir: &std::path::Path) -> RunningHub {
+    let mut urls = HashMap::new();
+    urls.insert("accounts", start_subgraph(subgraphs::accounts()).0);
+    urls.insert("products", start_counting_products(calls));
+    urls.insert("reviews", start_subgraph(subgraphs::reviews()).0);
+    urls.insert("inventory", start_subgraph(subgraphs::inventory()).0);
+    let file = dir.join("supergraph.graphql");
+    std::fs::write(&file, shop_sdl(&urls)).expect("write");
+    let mut config = Config {
+        supergraph: Some(file),
+        data_dir: dir.to_owned(),
+        ..Config::default()
+    };
+    config.gateway.inbound_dedup = dedup;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    tellonce::server::start_on(&config, listener)
+        .await
+        .expect("hub starts")
+}
+
+/// Sends `clients` identical requests at once; `authorization(i)` may vary credentials.
+async fn send_together(
+    hub: &RunningHub,
+    clients: usize,
+    authorization: impl Fn(usize) -> String,
+) -> Vec<Value> {
+    let client = reqwest::Client::new();
+    let mut tasks = Vec::new();
+    for i in 0..clients {
+        let request = client
+            .post(hub.graphql_url())
+            .header("authorization", authorization(i))
+            .json(&json!({ "query": "{ topProducts { name } }" }));
+        tasks.push(tokio::spawn(async move {
+            request
+                .send()
+                .await
+                .expect("POST")
+                .json::<Value>()
+                .await
+                .expect("JSON")
+        }));
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.expect("client task"));
+    }
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identical_queries_in_flight_share_one_execution() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let hub = start_hub(true, calls.clone(), dir.path()).await;
+    let answers = send_together(&hub, 8, |_| "Bearer same".into()).await;
+    for answer in &answers {
+        assert_eq!(
+            answer["data"]["topProducts"][0]["name"], "Shared",
+            "{answer}"
+        );
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "one execution served all eight"
+    );
+
+    // Once answered, the next identical query executes afresh.
+    send_together(&hub, 1, |_| "Bearer same".into()).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn different_credentials_are_never_shared() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let hub = start_hub(true, calls.clone(), dir.path()).await;
+    send_together(&hub, 3, |i| format!("Bearer client-{i}")).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switched_off_every_request_executes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let hub = start_hub(false, calls.clone(), dir.path()).await;
+    send_together(&hub, 4, |_| "Bearer same".into()).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+    hub.stop().await;
+}
