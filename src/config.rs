@@ -45,6 +45,8 @@ pub struct SubgraphConfig {
 pub struct GatewayConfig {
     /// How long one subgraph call may take, in milliseconds.
     pub subgraph_timeout_ms: u64,
+    /// Per-subgraph overrides of `subgraph_timeout_ms`, by subgraph name.
+    pub subgraph_timeouts_ms: std::collections::HashMap<String, u64>,
     /// How often the supergraph file is checked for changes, in milliseconds.
     pub reload_poll_ms: u64,
     /// Largest request body accepted, in bytes.
@@ -57,6 +59,7 @@ impl Default for GatewayConfig {
     fn default() -> Self {
         GatewayConfig {
             subgraph_timeout_ms: 30_000,
+            subgraph_timeouts_ms: std::collections::HashMap::new(),
             reload_poll_ms: 1_000,
             max_body_bytes: 2 * 1024 * 1024,
             inbound_dedup: true,
@@ -67,6 +70,14 @@ impl Default for GatewayConfig {
 impl GatewayConfig {
     pub fn subgraph_timeout(&self) -> Duration {
         Duration::from_millis(self.subgraph_timeout_ms)
+    }
+
+    /// The per-subgraph timeouts that differ from the default.
+    pub fn subgraph_timeouts(&self) -> std::collections::HashMap<String, Duration> {
+        self.subgraph_timeouts_ms
+            .iter()
+            .map(|(name, ms)| (name.clone(), Duration::from_millis(*ms)))
+            .collect()
     }
 }
 

@@ -154,6 +154,7 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
     let ledger = open_ledger(config).await?;
     let options = GatewayOptions {
         subgraph_timeout: config.gateway.subgraph_timeout(),
+        subgraph_timeouts: config.gateway.subgraph_timeouts(),
         ..GatewayOptions::default()
     };
     let live = Arc::new(LiveGateway::new(supergraph_source(config), options));
