@@ -43,13 +43,12 @@ pub enum LedgerCommand {
 
 /// `tellonce ledger verify`
 #[derive(Debug, Clone, clap::Args)]
-#[group(id = "source", required = false, multiple = false)]
 pub struct VerifyArgs {
     /// The database to verify (`postgres://…` or a SQLite file) [default: the configured one].
-    #[arg(long, group = "source")]
+    #[arg(long, conflicts_with = "file")]
     pub database: Option<String>,
     /// Verify an export file instead of a database.
-    #[arg(long, group = "source")]
+    #[arg(long)]
     pub file: Option<PathBuf>,
     /// The hub's verifier key (`name+id+base64`), or a file holding it.
     #[arg(long)]

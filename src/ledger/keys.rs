@@ -125,7 +125,7 @@ impl NoteSigner {
                 "signing",
                 "missing PRIVATE+KEY+ prefix",
             ))?;
-        let mut parts = rest.split('+');
+        let mut parts = rest.splitn(3, '+');
         let (Some(name), Some(id), Some(data), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
@@ -243,7 +243,7 @@ pub struct NoteVerifier {
 impl NoteVerifier {
     /// Parses `<name>+<id>+<base64>`.
     pub fn from_vkey(text: &str) -> Result<NoteVerifier, KeyError> {
-        let mut parts = text.trim().split('+');
+        let mut parts = text.trim().splitn(3, '+');
         let (Some(name), Some(id), Some(data), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {

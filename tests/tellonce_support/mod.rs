@@ -293,7 +293,12 @@ impl HubProcess {
             .rsplit(' ')
             .next()
             .filter(|u| u.starts_with("http://"))
-            .unwrap_or_else(|| panic!("the hub did not start: {line:?}"))
+            .unwrap_or_else(|| {
+                panic!(
+                    "the hub did not start: {line:?}; key file: {:?}",
+                    std::fs::read_to_string(dir.join("ledger.key"))
+                )
+            })
             .to_owned();
         HubProcess { child, url }
     }
