@@ -160,8 +160,12 @@ impl TellOnce {
                 }
             }
         }
-        let result =
-            route_check::check_routes(&self.rules, gateway.supergraph()).map(|r| r.map(Arc::new));
+        let result = route_check::check_routes(
+            &self.rules,
+            gateway.supergraph(),
+            self.config.routes_dir.is_none(),
+        )
+        .map(|r| r.map(Arc::new));
         match &result {
             Ok(Some(_)) => {
                 tracing::info!(supergraph_hash = %hash, rules = self.rules.len(), "routing rules checked")

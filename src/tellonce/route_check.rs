@@ -36,9 +36,14 @@ impl CheckedRoutes {
 }
 
 /// Checks every rule; the first failure names its rule.
+///
+/// With `skip_absent_departments` (the built-in rules), a rule for a
+/// department the supergraph does not have is left out with a warning
+/// instead of refused: a deployment need not run every department.
 pub fn check_routes(
     rules: &[RouteRule],
     supergraph: &Supergraph,
+    skip_absent_departments: bool,
 ) -> Result<Option<CheckedRoutes>, RouteError> {
     let schema = SchemaTypes::new(supergraph.api_schema());
     let Some(event_fields) = schema.input_fields(EVENT_INPUT_TYPE) else {
@@ -62,6 +67,10 @@ pub fn check_routes(
             .iter()
             .any(|s| s.name == rule.department)
         {
+            if skip_absent_departments {
+                tracing::warn!(rule = %rule.name, department = %rule.department, "routing rule left out: the department is not in the supergraph");
+                continue;
+            }
             return Err(rule.error(format!(
                 "department `{}` is not a subgraph of the supergraph",
                 rule.department

@@ -225,10 +225,12 @@ impl Departments {
 
 /// A hub config over `db` and `subgraphs` with quick retries.
 pub fn hub_config(db: &TestDb, subgraphs: Vec<SubgraphConfig>) -> Config {
-    let mut config = Config::default();
-    config.data_dir = db.dir.path().to_path_buf();
-    config.database_url = Some(db.url.clone());
-    config.subgraphs = subgraphs;
+    let mut config = Config {
+        data_dir: db.dir.path().to_path_buf(),
+        database_url: Some(db.url.clone()),
+        subgraphs,
+        ..Config::default()
+    };
     config.gateway.subgraph_timeout_ms = 5_000;
     config.tellonce.backoff_base_ms = 50;
     config.tellonce.backoff_max_ms = 400;
@@ -293,7 +295,12 @@ impl HubProcess {
             .rsplit(' ')
             .next()
             .filter(|u| u.starts_with("http://"))
-            .unwrap_or_else(|| panic!("the hub did not start: {line:?}"))
+            .unwrap_or_else(|| {
+                panic!(
+                    "the hub did not start: {line:?}; key file: {:?}",
+                    std::fs::read_to_string(dir.join("ledger.key"))
+                )
+            })
             .to_owned();
         HubProcess { child, url }
     }
