@@ -1,0 +1,115 @@
+# Shared helpers for the benchmark harness: logging, waiting for a GraphQL
+# endpoint, posting a query, and sampling a process tree's memory.
+# Sourced by bench/run.sh; expects RUN_DIR to be set.
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# The processes this harness started, stopped on exit (by id, never by name).
+STARTED_PIDS=()
+
+remember_pid() { STARTED_PIDS+=("$1"); }
+
+# Stops one process we started (and its children), politely then firmly.
+stop_pid() {
+  local pid=$1
+  [ -n "$pid" ] || return 0
+  kill -0 "$pid" 2>/dev/null || return 0
+  local children
+  children=$(descendants "$pid")
+  kill -TERM "$pid" $children 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" $children 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+stop_all_started() {
+  local pid
+  for pid in "${STARTED_PIDS[@]}"; do stop_pid "$pid"; done
+  STARTED_PIDS=()
+}
+
+# Every descendant of a process id (children, grandchildren, ...).
+descendants() {
+  ps -e -o pid=,ppid= | awk -v root="$1" '
+    { parent[$1] = $2; pids[NR] = $1 }
+    END {
+      keep[root] = 1; changed = 1
+      while (changed) {
+        changed = 0
+        for (i in pids) { p = pids[i]; if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; changed = 1 } }
+      }
+      for (p in keep) if (p != root) printf "%s ", p
+    }'
+}
+
+# Resident memory of a process and all its descendants, in KiB.
+tree_rss_kib() {
+  ps -e -o pid=,ppid=,rss= | awk -v root="$1" '
+    { parent[$1] = $2; rss[$1] = $3; pids[NR] = $1 }
+    END {
+      keep[root] = 1; changed = 1
+      while (changed) {
+        changed = 0
+        for (i in pids) { p = pids[i]; if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; changed = 1 } }
+      }
+      total = 0
+      for (p in keep) total += rss[p]
+      print total
+    }'
+}
+
+# Samples tree_rss_kib of PID every 250 ms into FILE until killed; the
+# largest sample is the peak.
+start_rss_sampler() {
+  local pid=$1 file=$2
+  (
+    while kill -0 "$pid" 2>/dev/null; do
+      tree_rss_kib "$pid" >>"$file"
+      sleep 0.25
+    done
+  ) &
+  RSS_SAMPLER_PID=$!
+}
+
+stop_rss_sampler() {
+  kill "$RSS_SAMPLER_PID" 2>/dev/null || true
+  wait "$RSS_SAMPLER_PID" 2>/dev/null || true
+}
+
+peak_of() { sort -n "$1" 2>/dev/null | tail -1; }
+
+# The JSON request body for a .graphql file.
+query_body() { jq -Rs '{query: .}' "$1"; }
+
+# POSTs BODY_FILE to URL; writes the response to OUT and prints the status
+# code and total size (headers + body) in bytes.
+post_graphql() {
+  local url=$1 body_file=$2 out=$3
+  curl -sS -o "$out" -w '%{http_code} %{size_header} %{size_download}' \
+    -H 'Content-Type: application/json' -H 'Accept: application/json' \
+    --data-binary "@$body_file" --max-time 30 "$url" 2>/dev/null || echo "000 0 0"
+}
+
+# Waits until URL answers a trivial query with HTTP 200, or PID exits, or
+# the timeout (seconds) passes.
+wait_for_graphql() {
+  local url=$1 pid=$2 timeout=${3:-90} probe
+  probe="$RUN_DIR/probe.json"
+  printf '{"query":"{ __typename }"}' >"$probe"
+  local deadline=$((SECONDS + timeout))
+  while [ $SECONDS -lt $deadline ]; do
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then return 1; fi
+    local code
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+      --data-binary "@$probe" --max-time 2 "$url" 2>/dev/null || true)
+    [ "$code" = "200" ] && return 0
+    sleep 0.3
+  done
+  return 1
+}
+
+port_is_free() { ! ss -ltnH "sport = :$1" 2>/dev/null | grep -q .; }
