@@ -197,7 +197,7 @@ fn sighup_reloads_the_supergraph_and_sigterm_stops_gracefully() {
     // Polling is off in effect, so only SIGHUP can trigger the reload.
     std::fs::write(&config, "[gateway]\nreload_poll_ms = 3600000\n").expect("write config");
     let port = free_port();
-    let mut child = tellonce()
+    let child = tellonce()
         .args([
             "serve",
             "--listen",
@@ -241,7 +241,7 @@ fn sighup_reloads_the_supergraph_and_sigterm_stops_gracefully() {
 fn the_demo_starts_every_department_prints_its_urls_and_stops_on_ctrl_c() {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
-    let mut child = tellonce()
+    let child = tellonce()
         .args(["demo", "--port", &port.to_string()])
         .current_dir(dir.path())
         .stdout(Stdio::piped())
