@@ -3,6 +3,7 @@
 //! status codes by response media type, GraphiQL for browsers.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -55,6 +56,7 @@ pub async fn post(
         return reply(media, status_for(media, &response), &response);
     }
     let key = DedupKey {
+        gateway: Arc::as_ptr(&gateway) as usize,
         body: body.clone(),
         content_type: media.content_type(),
         authorization: request
