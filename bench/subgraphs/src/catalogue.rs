@@ -81,11 +81,17 @@ impl Catalogue {
     }
 
     pub fn reviews_by_author(&self, author_id: &str) -> Vec<&ReviewRecord> {
-        self.reviews.iter().filter(|r| r.author_id == author_id).collect()
+        self.reviews
+            .iter()
+            .filter(|r| r.author_id == author_id)
+            .collect()
     }
 
     pub fn reviews_of_product(&self, upc: &str) -> Vec<&ReviewRecord> {
-        self.reviews.iter().filter(|r| r.product_upc == upc).collect()
+        self.reviews
+            .iter()
+            .filter(|r| r.product_upc == upc)
+            .collect()
     }
 }
 
@@ -111,7 +117,14 @@ pub fn shipping_estimate(price: i64, weight: i64) -> i64 {
 }
 
 const GIVEN_NAMES: [&str; USER_COUNT] = ["Ada", "Brendan", "Chiara", "Dafydd", "Eilidh", "Femi"];
-const FAMILY_NAMES: [&str; USER_COUNT] = ["Lovelace", "Okafor", "Rossi", "Pritchard", "MacLeod", "Adeyemi"];
+const FAMILY_NAMES: [&str; USER_COUNT] = [
+    "Lovelace",
+    "Okafor",
+    "Rossi",
+    "Pritchard",
+    "MacLeod",
+    "Adeyemi",
+];
 
 fn user(n: usize) -> UserRecord {
     let given = GIVEN_NAMES[(n - 1) % USER_COUNT];
@@ -124,26 +137,76 @@ fn user(n: usize) -> UserRecord {
     }
 }
 
-const MATERIALS: [&str; 8] = ["Oak", "Walnut", "Steel", "Linen", "Rattan", "Glass", "Velvet", "Bamboo"];
-const ITEMS: [&str; 9] = ["Table", "Couch", "Tumbler", "Chair", "Screen", "Lamp", "Grill", "Fridge", "Sofa"];
+const MATERIALS: [&str; 8] = [
+    "Oak", "Walnut", "Steel", "Linen", "Rattan", "Glass", "Velvet", "Bamboo",
+];
+const ITEMS: [&str; 9] = [
+    "Table", "Couch", "Tumbler", "Chair", "Screen", "Lamp", "Grill", "Fridge", "Sofa",
+];
 
 fn product(n: usize) -> ProductRecord {
     let seed = mix(n as u64);
     ProductRecord {
         upc: n.to_string(),
-        name: format!("{} {}", MATERIALS[(seed % 8) as usize], ITEMS[(n - 1) % ITEMS.len()]),
+        name: format!(
+            "{} {}",
+            MATERIALS[(seed % 8) as usize],
+            ITEMS[(n - 1) % ITEMS.len()]
+        ),
         price: 10 + (seed % 9_990) as i64,
         weight: 5 + ((seed >> 16) % 3_000) as i64,
     }
 }
 
 const WORDS: [&str; 48] = [
-    "arrived", "quickly", "sturdy", "finish", "colour", "matches", "photos", "assembly", "took",
-    "minutes", "instructions", "clear", "screws", "missing", "support", "replaced", "them",
-    "comfortable", "enough", "for", "long", "evenings", "would", "buy", "again", "packaging",
-    "recyclable", "delivery", "window", "kept", "the", "driver", "careful", "surface", "scratches",
-    "easily", "but", "cleans", "well", "price", "fair", "quality", "solid", "legs", "wobble",
-    "slightly", "overall", "pleased",
+    "arrived",
+    "quickly",
+    "sturdy",
+    "finish",
+    "colour",
+    "matches",
+    "photos",
+    "assembly",
+    "took",
+    "minutes",
+    "instructions",
+    "clear",
+    "screws",
+    "missing",
+    "support",
+    "replaced",
+    "them",
+    "comfortable",
+    "enough",
+    "for",
+    "long",
+    "evenings",
+    "would",
+    "buy",
+    "again",
+    "packaging",
+    "recyclable",
+    "delivery",
+    "window",
+    "kept",
+    "the",
+    "driver",
+    "careful",
+    "surface",
+    "scratches",
+    "easily",
+    "but",
+    "cleans",
+    "well",
+    "price",
+    "fair",
+    "quality",
+    "solid",
+    "legs",
+    "wobble",
+    "slightly",
+    "overall",
+    "pleased",
 ];
 
 /// Review bodies of varied length, from a fixed word list and a fixed seed.

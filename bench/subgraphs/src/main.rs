@@ -46,7 +46,9 @@ fn parse_options() -> Result<Options, String> {
             "--base-port" => {
                 options.base_port = value()?.parse().map_err(|e| format!("--base-port: {e}"))?
             }
-            "--workers" => options.workers = value()?.parse().map_err(|e| format!("--workers: {e}"))?,
+            "--workers" => {
+                options.workers = value()?.parse().map_err(|e| format!("--workers: {e}"))?
+            }
             "--print-sdl" => options.print_sdl = Some(value()?),
             "--help" | "-h" => return Err(usage()),
             other => return Err(format!("unknown argument {other}\n{}", usage())),
@@ -59,7 +61,8 @@ fn parse_options() -> Result<Options, String> {
 }
 
 fn usage() -> String {
-    "usage: bench-subgraphs [--host ADDR] [--base-port PORT] [--workers N] | --print-sdl NAME".into()
+    "usage: bench-subgraphs [--host ADDR] [--base-port PORT] [--workers N] | --print-sdl NAME"
+        .into()
 }
 
 fn sdl(name: &str) -> Option<String> {

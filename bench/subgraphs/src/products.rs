@@ -41,7 +41,12 @@ impl Query {
     /// The first `first` products (negative counts as none).
     async fn top_products(&self, #[graphql(default = 5)] first: i32) -> Vec<Product> {
         let first = usize::try_from(first).unwrap_or(0);
-        Catalogue::get().products.iter().take(first).map(Product).collect()
+        Catalogue::get()
+            .products
+            .iter()
+            .take(first)
+            .map(Product)
+            .collect()
     }
 
     async fn product(&self, upc: String) -> Option<Product> {

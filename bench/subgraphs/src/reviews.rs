@@ -111,9 +111,9 @@ impl Query {
 
     #[graphql(entity)]
     async fn find_product_by_upc(&self, upc: String) -> Option<Product> {
-        Catalogue::get().product(&upc).map(|p| Product {
-            upc: p.upc.clone(),
-        })
+        Catalogue::get()
+            .product(&upc)
+            .map(|p| Product { upc: p.upc.clone() })
     }
 }
 

@@ -17,7 +17,10 @@ pub fn serve<E: Executor>(executor: E, addr: SocketAddr, workers: usize) -> io::
                     .guard(guard::Post())
                     .to(GraphQL::new(executor.clone())),
             )
-            .route("/health", web::get().to(|| async { HttpResponse::Ok().body("ok") }))
+            .route(
+                "/health",
+                web::get().to(|| async { HttpResponse::Ok().body("ok") }),
+            )
     })
     .workers(workers)
     .backlog(4096)
