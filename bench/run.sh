@@ -67,7 +67,7 @@ log "run folder: $RUN_DIR"
 # 1. Build.
 if [ "$SKIP_BUILD" = 0 ]; then
   log "building the hub and the benchmark subgraphs (release)"
-  (cd "$REPO_DIR" && cargo build --release --bin tellonce --bin bench-subgraphs) \
+  (cd "$REPO_DIR" && cargo build --release -p tellonce --bin tellonce -p tellonce-bench-subgraphs --bin bench-subgraphs) \
     >"$RUN_DIR/logs/build.log" 2>&1 || die "release build failed (see $RUN_DIR/logs/build.log)"
 fi
 [ -x "$HUB_BIN" ] || die "no hub binary at $HUB_BIN"

@@ -58,16 +58,21 @@ table_row() {
     local why
     if [ "$variant" = on ] && ! supports_inbound_dedup "$gateway"; then
       why="n/a: $(inbound_dedup_note "$gateway")"
+    elif is_ok "$gateway"; then
+      why="not run"
     else
-      why="not run: $(status_of "$gateway" | sed 's/^ok /ran (/;s/^missing //')"
-      case $why in "not run: ran ("*) why="not run" ;; esac
+      why="not available (see Gateways)"
     fi
-    echo "| $(gateway_title "$gateway") | $why | | | | | | |"
+    echo "| $(gateway_title "$gateway") | $why | | | | | | | |"
     return
   fi
   check=$(result_field "$gateway" "$variant" "$query" 11)
   if [ "$rps" = failed ]; then
-    echo "| $title | **failed** ($check) | | | | | | |"
+    echo "| $title | **failed** ($check) | | | | | | | |"
+    return
+  fi
+  if awk -v r="$rps" 'BEGIN { exit !(r + 0 == 0) }'; then
+    echo "| $title | **no request completed in ${DURATION} s** | 0 | | | $(result_field "$gateway" "$variant" "$query" 7) | $(result_field "$gateway" "$variant" "$query" 8) | 0.00 | |"
     return
   fi
   p50=$(result_field "$gateway" "$variant" "$query" 5)
