@@ -86,3 +86,26 @@ fn conflicting_field_types_are_reported_with_the_type_and_field() {
     let all = errors.join("\n");
     assert!(all.contains("Person") && all.contains("name"), "{all}");
 }
+
+#[test]
+fn the_supergraph_declares_link_and_repeatable_join_directives_as_the_specs_do() {
+    let sdl = compose_subgraphs(&people_and_taxes())
+        .expect("composes")
+        .supergraph_sdl;
+    for directive in [
+        "join__type",
+        "join__field",
+        "join__implements",
+        "join__unionMember",
+    ] {
+        let line = sdl
+            .lines()
+            .find(|l| l.starts_with(&format!("directive @{directive}(")))
+            .unwrap_or_else(|| panic!("@{directive} is declared:\n{sdl}"));
+        assert!(line.contains(" repeatable on "), "{line}");
+    }
+    assert!(sdl.contains("directive @link("), "{sdl}");
+    assert!(sdl.contains("scalar link__Import"), "{sdl}");
+    assert!(sdl.contains("enum link__Purpose"), "{sdl}");
+    tellonce::gateway::Supergraph::parse(&sdl).expect("the planner still accepts it");
+}

@@ -8,6 +8,11 @@
 //! add `@join__type(graph: G)` for every graph that the root fields'
 //! `@join__field`, the unions' `@join__unionMember` and the fields using a
 //! scalar name; with that, plans equal those from an Apollo-composed supergraph.
+//!
+//! Its rendering also declares the join directives without `repeatable` and
+//! leaves `@link` undeclared, which other routers (Apollo Gateway, Apollo
+//! Router) refuse; we declare them as the join and link specifications do, so
+//! a supergraph `tellonce compose` writes can be served by any of them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -76,10 +81,12 @@ pub fn compose_subgraphs(sources: &[SubgraphSource]) -> Result<Composition, Comp
 }
 
 /// Adds the `@join__type` directives the planner needs on root types, unions
-/// and custom scalars of a rendered supergraph.
+/// and custom scalars of a rendered supergraph, and declares the link and
+/// join specifications' directives as those specifications do.
 pub fn add_missing_join_types(supergraph_sdl: &str) -> Result<String, ParseError> {
     let mut document: Document<'static, String> =
         parse_schema::<String>(supergraph_sdl)?.into_static();
+    declare_specs(&mut document)?;
     let roots = root_type_names(&document);
     let scalar_users = scalar_graphs(&document);
 
@@ -110,6 +117,62 @@ pub fn add_missing_join_types(supergraph_sdl: &str) -> Result<String, ParseError
         }
     }
     Ok(document.to_string())
+}
+
+/// The join directives that may appear more than once on one element.
+const REPEATABLE_JOIN_DIRECTIVES: [&str; 5] = [
+    "join__type",
+    "join__field",
+    "join__implements",
+    "join__unionMember",
+    "join__enumValue",
+];
+
+/// The link specification's own definitions, declared when missing.
+const LINK_SPEC: &str = r#"
+directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA
+scalar link__Import
+enum link__Purpose {
+  "`SECURITY` features provide metadata necessary to securely resolve fields."
+  SECURITY
+  "`EXECUTION` features provide metadata necessary for operation execution."
+  EXECUTION
+}
+"#;
+
+/// Marks the join directives `repeatable` and declares `@link` and its types.
+fn declare_specs(document: &mut Document<'static, String>) -> Result<(), ParseError> {
+    let mut declared = BTreeSet::new();
+    for definition in &mut document.definitions {
+        match definition {
+            Definition::DirectiveDefinition(directive) => {
+                if REPEATABLE_JOIN_DIRECTIVES.contains(&directive.name.as_str()) {
+                    directive.repeatable = true;
+                }
+                declared.insert(directive.name.clone());
+            }
+            Definition::TypeDefinition(TypeDefinition::Scalar(t)) => {
+                declared.insert(t.name.clone());
+            }
+            Definition::TypeDefinition(TypeDefinition::Enum(t)) => {
+                declared.insert(t.name.clone());
+            }
+            _ => {}
+        }
+    }
+    let link_spec = parse_schema::<String>(LINK_SPEC)?.into_static();
+    for definition in link_spec.definitions {
+        let name = match &definition {
+            Definition::DirectiveDefinition(d) => &d.name,
+            Definition::TypeDefinition(TypeDefinition::Scalar(t)) => &t.name,
+            Definition::TypeDefinition(TypeDefinition::Enum(t)) => &t.name,
+            _ => continue,
+        };
+        if !declared.contains(name) {
+            document.definitions.push(definition);
+        }
+    }
+    Ok(())
 }
 
 fn root_type_names(document: &Document<'static, String>) -> BTreeSet<String> {
