@@ -194,7 +194,8 @@ impl Departments {
         );
     }
 
-    /// The department's notification log: (distinct keys, idempotency keys).
+    /// The department's notification log: (distinct keys, idempotency keys of
+    /// every receipt; the log returns the latest `last`, so ask for all).
     pub async fn log(&self, department: Department) -> (i64, Vec<String>) {
         let field = match department {
             Department::Hmrc => "hmrcNotificationLog",
@@ -206,7 +207,7 @@ impl Departments {
         };
         let body = graphql(
             &self.url(department),
-            &format!("{{ {field} {{ count receipts {{ idempotencyKey }} }} }}"),
+            &format!("{{ {field}(last: 100000) {{ count receipts {{ idempotencyKey }} }} }}"),
             json!({}),
         )
         .await;
