@@ -20,7 +20,7 @@ gateway_title() {
 # Whether a gateway can deduplicate identical in-flight inbound requests.
 supports_inbound_dedup() {
   case $1 in
-    hive-router) return 0 ;;
+    hub | hive-router) return 0 ;;
     *) return 1 ;;
   esac
 }
@@ -28,7 +28,6 @@ supports_inbound_dedup() {
 # Why a gateway is absent from the dedup-on rows.
 inbound_dedup_note() {
   case $1 in
-    hub) echo "no inbound deduplication yet" ;;
     apollo-gateway) echo "no inbound deduplication" ;;
     hive-gateway) echo "deduplicates outbound only (on by default)" ;;
     *) echo "not supported" ;;
@@ -37,11 +36,13 @@ inbound_dedup_note() {
 
 start_hub() {
   local supergraph=$1 port=$2 dedup=$3
-  [ "$dedup" = off ] || return 1
-  local data_dir="$RUN_DIR/hub-data"
+  local enabled=false
+  [ "$dedup" = on ] && enabled=true
+  local data_dir="$RUN_DIR/hub-data-$dedup"
   rm -rf "$data_dir" && mkdir -p "$data_dir"
-  RUST_LOG=warn "$HUB_BIN" serve --supergraph "$supergraph" --listen "127.0.0.1:$port" \
-    --data-dir "$data_dir" >"$RUN_DIR/logs/hub.log" 2>&1 &
+  printf '[gateway]\ninbound_dedup = %s\n' "$enabled" >"$data_dir/tellonce.toml"
+  RUST_LOG=warn "$HUB_BIN" serve --config "$data_dir/tellonce.toml" --supergraph "$supergraph" \
+    --listen "127.0.0.1:$port" --data-dir "$data_dir" >"$RUN_DIR/logs/hub-dedup-$dedup.log" 2>&1 &
   GW_PID=$!
   GW_URL="http://127.0.0.1:$port/graphql"
 }
