@@ -53,15 +53,23 @@ fn wait_exit(child: &mut Child) -> Option<i32> {
     panic!("the process did not exit within 20 s");
 }
 
+/// A plain HTTP/1.1 GET over a std socket: the body of a 2xx answer, else `None`.
 fn get(url: &str) -> Option<String> {
-    let output = Command::new("curl")
-        .args(["-s", "-f", "--max-time", "2", url])
-        .output()
-        .ok()?;
-    output
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://")?;
+    let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    let mut stream = std::net::TcpStream::connect(authority).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(
+        stream,
+        "GET /{path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let (head, body) = answer.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?;
+    status.starts_with('2').then(|| body.to_owned())
 }
 
 fn wait_ready(port: u16) -> String {
