@@ -22,6 +22,7 @@ trap 'rm -f "$composed"' EXIT
 awk -v prelude="$(cat bench/supergraph-prelude.graphql)" 'BEGIN { RS = ""; ORS = "\n\n" }
   NR == 1 { print; print prelude; next }
   /^directive @join__/ || /^scalar join__FieldSet/ { next }
+  /^directive @link\(/ || /^directive @inaccessible / || /^scalar link__Import/ || /^enum link__Purpose/ { next }
   {
     if ($0 ~ /@join__type\(graph: HUB\)/ && $0 !~ /@join__type\(graph: (USERS|PRODUCTS|REVIEWS|INVENTORY)/) next
     gsub(/\n  HUB @join__graph\(name: "hub", url: "inprocess:\/\/hub"\)/, "")
