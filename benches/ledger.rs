@@ -67,7 +67,40 @@ fn group_committed(ledger: &Arc<Ledger>, threads: u64, per_thread: u64) -> f64 {
     (threads * per_thread) as f64 / start.elapsed().as_secs_f64()
 }
 
+/// The cost of one Ed25519 signature and verification on one core: the
+/// floor under append and verify throughput (one signature per entry).
+fn signature_costs() {
+    let signer = NoteSigner::generate(
+        "bench.example/ledger",
+        tellonce::ledger::KeyAlgorithm::Ed25519,
+    )
+    .expect("key");
+    let verifier = signer.verifier();
+    let n = 4096usize;
+    let messages: Vec<[u8; 67]> = (0..n as u64)
+        .map(|i| tellonce::ledger::entry::receipt_message(i, &[i as u8; 32]))
+        .collect();
+    let start = Instant::now();
+    let signatures: Vec<[u8; 64]> = messages.iter().map(|m| signer.sign(m)).collect();
+    let sign = start.elapsed().as_secs_f64() / n as f64 * 1e6;
+    let start = Instant::now();
+    for (m, s) in messages.iter().zip(&signatures) {
+        assert!(verifier.verify(m, s));
+    }
+    let single = start.elapsed().as_secs_f64() / n as f64 * 1e6;
+    let start = Instant::now();
+    for (m, s) in messages.chunks(512).zip(signatures.chunks(512)) {
+        let m: Vec<&[u8]> = m.iter().map(|m| m.as_slice()).collect();
+        assert!(verifier.verify_batch(&m, s));
+    }
+    let batch = start.elapsed().as_secs_f64() / n as f64 * 1e6;
+    println!(
+        "ed25519  one core: sign {sign:.1} µs, verify {single:.1} µs, batch verify (512) {batch:.1} µs per signature"
+    );
+}
+
 fn main() {
+    signature_costs();
     let total: u64 = std::env::var("LEDGER_BENCH_ENTRIES")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -1,5 +1,5 @@
 //! Appending: one transaction per batch that locks the ledger head, chains,
-//! hashes and signs the entries, stores headers, payloads and the Merkle
+//! hashes and signs the entries, stores headers, payloads and the stored Merkle
 //! subtrees they complete, issues a checkpoint when one is due, and moves the
 //! head. Appends are serialized by the database: `SELECT … FOR UPDATE` on
 //! the head row on PostgreSQL, the write lock (`BEGIN IMMEDIATE`) on SQLite.
@@ -15,7 +15,7 @@ use diesel::prelude::*;
 
 use super::checkpoint::{verify_cosignature, Checkpoint};
 use super::entry::{receipt_message, EntryHeader, NewEntry, Receipt, ERASURE_KIND, GENESIS_PREV};
-use super::keys::NoteVerifier;
+use super::keys::{NoteSigner, NoteVerifier};
 use super::merkle::{leaf_hash, sha256, Frontier, Hash, MAX_LEAVES};
 use super::rows::{
     hash_column, CheckpointRow, CosignatureRow, EntryRow, HeadRow, NodeRow, PayloadRow,
@@ -362,7 +362,8 @@ impl Ledger {
         let now = Utc::now().timestamp_micros();
         let mut rows = Vec::with_capacity(entries.len());
         let mut payloads = Vec::with_capacity(entries.len());
-        let mut nodes = Vec::with_capacity(entries.len() * 2 + 64);
+        let mut nodes = Vec::with_capacity(entries.len() / 4 + 64);
+        let mut receipts: Vec<(u64, Hash)> = Vec::with_capacity(entries.len());
         for (i, valid) in entries.iter().enumerate() {
             let seq = start + i as u64;
             let header = EntryHeader {
@@ -376,10 +377,12 @@ impl Ledger {
             };
             let entry_hash = header.entry_hash();
             frontier.push(leaf_hash(&entry_hash), |id, h| {
-                nodes.push(NodeRow {
-                    id: id.key(),
-                    hash: h.to_vec(),
-                })
+                if id.is_stored() {
+                    nodes.push(NodeRow {
+                        id: id.key(),
+                        hash: h.to_vec(),
+                    })
+                }
             });
             rows.push(EntryRow {
                 seq: seq as i64,
@@ -396,12 +399,38 @@ impl Ledger {
                 seq: seq as i64,
                 body: valid.body.clone(),
             });
+            receipts.push((seq, entry_hash));
             prev = entry_hash;
         }
-        self.sign_rows(&mut rows);
+        // Signing is the costliest step per entry. It runs on other threads
+        // while this one writes the payloads and tree nodes, which do not
+        // depend on the signatures; the entry rows follow once it is done.
+        let signatures = if receipts.len() < PARALLEL_SIGN_MIN {
+            insert_rows!(conn, ledger_payloads::table, payloads);
+            insert_rows!(conn, ledger_nodes::table, nodes);
+            sign_receipts(&self.signer, &receipts)?
+        } else {
+            std::thread::scope(|s| {
+                let signing = s.spawn(|| sign_receipts(&self.signer, &receipts));
+                let written = (|| {
+                    insert_rows!(conn, ledger_payloads::table, payloads);
+                    insert_rows!(conn, ledger_nodes::table, nodes);
+                    Ok::<(), LedgerError>(())
+                })();
+                let signatures = signing
+                    .join()
+                    .map_err(|_| LedgerError::Storage("the signing thread failed".into()))
+                    .and_then(|signed| signed);
+                written.and(signatures)
+            })?
+        };
+        if signatures.len() != rows.len() {
+            return Err(LedgerError::Storage("an entry was left unsigned".into()));
+        }
+        for (row, signature) in rows.iter_mut().zip(&signatures) {
+            row.signature = signature.to_vec();
+        }
         insert_rows!(conn, ledger_entries::table, rows);
-        insert_rows!(conn, ledger_payloads::table, payloads);
-        insert_rows!(conn, ledger_nodes::table, nodes);
         head.size = frontier.size() as i64;
         head.last_hash = prev.to_vec();
         head.frontier = frontier.to_bytes();
@@ -411,33 +440,46 @@ impl Ledger {
         diesel::update(ledger_head::table.find(1i64))
             .set(&head)
             .execute(conn)?;
-        Ok(rows
+        Ok(receipts
             .into_iter()
-            .map(|r| Receipt {
-                seq: r.seq as u64,
-                entry_hash: hash_column(&r.entry_hash),
-                signature: r.signature.as_slice().try_into().unwrap_or([0u8; 64]),
+            .zip(signatures)
+            .map(|((seq, entry_hash), signature)| Receipt {
+                seq,
+                entry_hash,
+                signature,
             })
             .collect())
     }
+}
 
-    fn sign_rows(&self, rows: &mut [EntryRow]) {
-        let sign = |rows: &mut [EntryRow]| {
-            for r in rows {
-                let msg = receipt_message(r.seq as u64, &hash_column(&r.entry_hash));
-                r.signature = self.signer.sign(&msg).to_vec();
-            }
-        };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if rows.len() < PARALLEL_SIGN_MIN || threads < 2 {
-            sign(rows);
-            return;
-        }
-        let chunk = rows.len().div_ceil(threads);
-        std::thread::scope(|s| {
-            for part in rows.chunks_mut(chunk) {
-                s.spawn(move || sign(part));
-            }
-        });
+/// The receipt signatures over `(seq, entry hash)` pairs, in order; large
+/// batches are split over all cores.
+fn sign_receipts(
+    signer: &NoteSigner,
+    receipts: &[(u64, Hash)],
+) -> Result<Vec<[u8; 64]>, LedgerError> {
+    let sign = |part: &[(u64, Hash)]| -> Vec<[u8; 64]> {
+        part.iter()
+            .map(|(seq, hash)| signer.sign(&receipt_message(*seq, hash)))
+            .collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if receipts.len() < PARALLEL_SIGN_MIN || threads < 2 {
+        return Ok(sign(receipts));
     }
+    let chunk = receipts.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = receipts
+            .chunks(chunk)
+            .map(|part| s.spawn(move || sign(part)))
+            .collect();
+        let mut signatures = Vec::with_capacity(receipts.len());
+        for handle in handles {
+            let part = handle
+                .join()
+                .map_err(|_| LedgerError::Storage("a signing thread failed".into()))?;
+            signatures.extend(part);
+        }
+        Ok(signatures)
+    })
 }

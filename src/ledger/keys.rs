@@ -316,4 +316,18 @@ impl NoteVerifier {
             .verify(message, &Signature::from_bytes(&bytes))
             .is_ok()
     }
+
+    /// Whether every `signatures[i]` is a valid Ed25519 signature of
+    /// `messages[i]`, checked together (one multiscalar multiplication for
+    /// the whole batch, several times cheaper per signature than
+    /// [`NoteVerifier::verify`]). `false` says only that at least one is bad
+    /// (or the lengths differ): check them one by one to find which.
+    pub fn verify_batch(&self, messages: &[&[u8]], signatures: &[[u8; 64]]) -> bool {
+        if messages.len() != signatures.len() {
+            return false;
+        }
+        let signatures: Vec<Signature> = signatures.iter().map(Signature::from_bytes).collect();
+        let keys = vec![self.key; messages.len()];
+        ed25519_dalek::verify_batch(messages, &signatures, &keys).is_ok()
+    }
 }

@@ -2,12 +2,17 @@
 //! SHA-256, leaf hash `H(0x00 || entry_hash)`, interior node `H(0x01 || left || right)`,
 //! the empty tree's root `H("")`.
 //!
-//! The store keeps the hash of every *perfect* subtree (`2^level` leaves
-//! starting at `index * 2^level`), written once when its last leaf is
-//! appended and never changed after. A proof for any tree size names
-//! `O(log n)` such nodes ([`NodeId`]); [`Frontier`] is the compact range
-//! (the perfect subtrees of the current tree, left to right) that makes each
-//! append O(1) amortised without reading the tree back.
+//! A proof for any tree size is made of `O(log n)` *perfect* subtrees
+//! (`2^level` leaves starting at `index * 2^level`, a [`NodeId`]), whose
+//! hashes never change once their last leaf is appended. The store keeps
+//! the hash of every perfect subtree of [`STORED_LEVEL_MIN`] levels or more,
+//! written once when it completes; a lower one spans fewer than
+//! `2^STORED_LEVEL_MIN` leaves and is recomputed from the entry hashes
+//! ([`subtree_hash`]), which the entries table holds anyway. That stores one
+//! node per eight entries instead of two per entry, and a proof still takes
+//! `O(log n)` reads. [`Frontier`] is the compact range (the perfect subtrees
+//! of the current tree, left to right) that makes each append O(1)
+//! amortised without reading the tree back.
 //!
 //! Proof verification follows RFC 9162 §2.1.3.2 and §2.1.4.2.
 
@@ -56,6 +61,10 @@ pub struct NodeId {
 /// Leaf indexes are kept below 2^56 so a node fits one signed 64-bit key.
 pub const MAX_LEAVES: u64 = 1 << 56;
 
+/// The lowest level whose subtree hashes are stored; lower ones (at most
+/// `2^STORED_LEVEL_MIN / 2` leaves) are recomputed from entry hashes.
+pub const STORED_LEVEL_MIN: u32 = 4;
+
 impl NodeId {
     /// The node's storage key: `level * 2^56 + index`.
     pub fn key(self) -> i64 {
@@ -75,6 +84,36 @@ impl NodeId {
     pub fn first_leaf(self) -> u64 {
         self.index << self.level
     }
+
+    /// The leaves the node covers.
+    pub fn leaves(self) -> std::ops::Range<u64> {
+        let first = self.first_leaf();
+        first..first + (1u64 << self.level)
+    }
+
+    /// Whether the store keeps this node's hash (see [`STORED_LEVEL_MIN`]).
+    pub fn is_stored(self) -> bool {
+        self.level >= STORED_LEVEL_MIN
+    }
+}
+
+/// The RFC 6962 hash of the tree over `entry_hashes` (the leaves' entry
+/// hashes, left to right), computed bottom-up: pairing neighbours level by
+/// level and carrying an odd last node up gives the same root as the RFC's
+/// split at the largest power of two.
+pub fn subtree_hash(entry_hashes: &[Hash]) -> Hash {
+    let mut hashes: Vec<Hash> = entry_hashes.iter().map(|e| leaf_hash(e)).collect();
+    let mut n = hashes.len();
+    while n > 1 {
+        for i in 0..n / 2 {
+            hashes[i] = node_hash(&hashes[2 * i], &hashes[2 * i + 1]);
+        }
+        if n % 2 == 1 {
+            hashes[n / 2] = hashes[n - 1];
+        }
+        n = n.div_ceil(2);
+    }
+    hashes.first().copied().unwrap_or_else(empty_root)
 }
 
 /// Proof generation or verification failures.
@@ -462,6 +501,17 @@ mod tests {
                 let old = fronts[from as usize].root();
                 verify_consistency(from, size, &old, &root, &proof).unwrap();
             }
+        }
+    }
+
+    #[test]
+    fn subtree_hash_is_the_tree_root_for_every_size() {
+        let entries: Vec<Hash> = (0..40u64).map(|i| sha256(&i.to_be_bytes())).collect();
+        let mut f = Frontier::new();
+        assert_eq!(subtree_hash(&[]), f.root());
+        for (i, e) in entries.iter().enumerate() {
+            f.push(leaf_hash(e), |_, _| {});
+            assert_eq!(subtree_hash(&entries[..=i]), f.root());
         }
     }
 

@@ -1,6 +1,7 @@
 //! Reading the ledger: entries (one, or a filtered page by sequence cursor),
 //! the latest checkpoint with its cosignatures, and inclusion and
-//! consistency proofs assembled from stored subtree hashes in one query.
+//! consistency proofs assembled from stored subtree hashes and the entry
+//! hashes below them in two queries.
 
 use std::collections::HashMap;
 
@@ -92,19 +93,61 @@ fn key(seq: u64) -> Result<i64, LedgerError> {
     i64::try_from(seq).map_err(|_| LedgerError::NotFound(seq))
 }
 
+/// Subtree hashes by node.
+type NodeHashes = HashMap<NodeId, Hash>;
+/// Entry hashes by sequence.
+type EntryHashes = HashMap<u64, Hash>;
+
+/// The hashes of the subtrees `ids`, keyed by node, and the entry hashes
+/// read on the way, keyed by sequence. Stored nodes come from the nodes
+/// table in one query; each lower one is recomputed from the (at most
+/// eight) entry hashes it covers, read in a second query. A node whose rows
+/// are missing is left out (`fold_ranges` names it).
 fn load_nodes(
     conn: &mut AnyConnection,
     ids: &[NodeId],
-) -> Result<HashMap<NodeId, Hash>, LedgerError> {
-    let keys: Vec<i64> = ids.iter().map(|id| id.key()).collect();
-    let rows: Vec<(i64, Vec<u8>)> = ledger_nodes::table
-        .filter(ledger_nodes::id.eq_any(&keys))
-        .select((ledger_nodes::id, ledger_nodes::hash))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(k, h)| (NodeId::from_key(k), hash_column(&h)))
-        .collect())
+) -> Result<(NodeHashes, EntryHashes), LedgerError> {
+    let (stored, low): (Vec<NodeId>, Vec<NodeId>) = ids.iter().partition(|id| id.is_stored());
+    let mut nodes = HashMap::with_capacity(ids.len());
+    if !stored.is_empty() {
+        let keys: Vec<i64> = stored.iter().map(|id| id.key()).collect();
+        let rows: Vec<(i64, Vec<u8>)> = ledger_nodes::table
+            .filter(ledger_nodes::id.eq_any(&keys))
+            .select((ledger_nodes::id, ledger_nodes::hash))
+            .load(conn)?;
+        nodes.extend(
+            rows.into_iter()
+                .map(|(k, h)| (NodeId::from_key(k), hash_column(&h))),
+        );
+    }
+    let mut seqs: Vec<i64> = low
+        .iter()
+        .flat_map(|id| id.leaves())
+        .filter_map(|s| i64::try_from(s).ok())
+        .collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    let mut entry_hashes = HashMap::with_capacity(seqs.len());
+    if !seqs.is_empty() {
+        let rows: Vec<(i64, Vec<u8>)> = ledger_entries::table
+            .filter(ledger_entries::seq.eq_any(&seqs))
+            .select((ledger_entries::seq, ledger_entries::entry_hash))
+            .load(conn)?;
+        entry_hashes.extend(
+            rows.into_iter()
+                .map(|(seq, h)| (seq as u64, hash_column(&h))),
+        );
+    }
+    for id in low {
+        let leaves: Option<Vec<Hash>> = id
+            .leaves()
+            .map(|seq| entry_hashes.get(&seq).copied())
+            .collect();
+        if let Some(leaves) = leaves {
+            nodes.insert(id, merkle::subtree_hash(&leaves));
+        }
+    }
+    Ok((nodes, entry_hashes))
 }
 
 fn whole_tree(size: u64) -> LeafRange {
@@ -234,18 +277,17 @@ impl Ledger {
             start: seq,
             end: seq + 1,
         });
-        let nodes = load_nodes(&mut conn, &merkle::nodes_for(&all))?;
+        // The entry's own leaf is a level-0 node: its entry hash is read
+        // with the lower nodes.
+        let (nodes, entry_hashes) = load_nodes(&mut conn, &merkle::nodes_for(&all))?;
         let mut hashes = merkle::fold_ranges(&all, &nodes)?;
         let leaf = hashes.pop().ok_or(merkle::ProofError::WrongLength)?;
         let root = hashes.pop().ok_or(merkle::ProofError::WrongLength)?;
-        let entry_hash: Vec<u8> = ledger_entries::table
-            .find(key(seq)?)
-            .select(ledger_entries::entry_hash)
-            .first(&mut *conn)?;
+        let entry_hash = *entry_hashes.get(&seq).ok_or(LedgerError::NotFound(seq))?;
         Ok(InclusionProof {
             seq,
             tree_size,
-            entry_hash: hash_column(&entry_hash),
+            entry_hash,
             leaf_hash: leaf,
             root_hash: root,
             hashes,
@@ -272,7 +314,7 @@ impl Ledger {
         let mut all = ranges.clone();
         all.push(whole_tree(from));
         all.push(whole_tree(to));
-        let nodes = load_nodes(&mut conn, &merkle::nodes_for(&all))?;
+        let (nodes, _) = load_nodes(&mut conn, &merkle::nodes_for(&all))?;
         let mut hashes = merkle::fold_ranges(&all, &nodes)?;
         let to_root = hashes.pop().ok_or(merkle::ProofError::WrongLength)?;
         let from_root = hashes.pop().ok_or(merkle::ProofError::WrongLength)?;

@@ -9,8 +9,9 @@
 //! from the entries. It stops at the first problem and names it: the
 //! sequence number of the first bad entry, or the checkpoint's tree size.
 //!
-//! Per-entry work (hashing, signatures) runs on all cores in chunks; the
-//! chain and the tree are then checked in order.
+//! Per-entry work (hashing, signatures) runs on all cores in chunks, the
+//! signatures in batches; the chain and the tree are then checked in order.
+//! Reading from the database overlaps the checks.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
@@ -339,34 +340,26 @@ impl ChainVerifier {
     }
 }
 
+/// Signatures checked together in one batch verification: large enough that
+/// the multiscalar multiplication runs at its cheapest per point, small
+/// enough that a bad signature costs little to find one by one.
+const SIGNATURE_BATCH: usize = 512;
+
+const BAD_HASH: &str = "entry hash does not match the entry's contents";
+const BAD_SIGNATURE: &str = "signature is not the hub's signature over this entry";
+const BAD_PAYLOAD: &str = "payload does not match its payload hash";
+
 /// The independent per-entry checks, on all cores.
 fn check_each(records: &[EntryRecord], key: &NoteVerifier) -> Vec<Option<String>> {
-    let check = |r: &EntryRecord| -> Option<String> {
-        let EntryRecord::Entry(e) = r else {
-            return None;
-        };
-        if e.header.entry_hash() != e.entry_hash {
-            return Some("entry hash does not match the entry's contents".into());
-        }
-        if !key.verify(&receipt_message(e.header.seq, &e.entry_hash), &e.signature) {
-            return Some("signature is not the hub's signature over this entry".into());
-        }
-        if let Some(body) = &e.payload {
-            if sha256(body.as_bytes()) != e.header.payload_hash {
-                return Some("payload does not match its payload hash".into());
-            }
-        }
-        None
-    };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if threads < 2 || records.len() < 64 {
-        return records.iter().map(check).collect();
+        return check_part(records, key);
     }
     let per = records.len().div_ceil(threads);
     std::thread::scope(|s| {
         let handles: Vec<_> = records
             .chunks(per)
-            .map(|part| s.spawn(move || part.iter().map(check).collect::<Vec<_>>()))
+            .map(|part| s.spawn(move || check_part(part, key)))
             .collect();
         handles
             .into_iter()
@@ -376,6 +369,49 @@ fn check_each(records: &[EntryRecord], key: &NoteVerifier) -> Vec<Option<String>
             })
             .collect()
     })
+}
+
+/// The per-entry checks of one slice, in the order a fault is reported:
+/// entry hash, signature, payload hash. Signatures are checked in batches;
+/// only a batch that fails is checked again one signature at a time, so the
+/// fault names exactly the entries whose own signature is bad.
+fn check_part(records: &[EntryRecord], key: &NoteVerifier) -> Vec<Option<String>> {
+    let mut faults: Vec<Option<&'static str>> = vec![None; records.len()];
+    // Entries whose signature decides their verdict: (index, message, signature).
+    let mut pending: Vec<(usize, [u8; 67], [u8; 64])> = Vec::with_capacity(records.len());
+    for (i, record) in records.iter().enumerate() {
+        let EntryRecord::Entry(e) = record else {
+            continue;
+        };
+        if e.header.entry_hash() != e.entry_hash {
+            faults[i] = Some(BAD_HASH);
+            continue;
+        }
+        if let Some(body) = &e.payload {
+            if sha256(body.as_bytes()) != e.header.payload_hash {
+                faults[i] = Some(BAD_PAYLOAD);
+            }
+        }
+        match <[u8; 64]>::try_from(e.signature.as_slice()) {
+            Ok(signature) => {
+                pending.push((i, receipt_message(e.header.seq, &e.entry_hash), signature))
+            }
+            Err(_) => faults[i] = Some(BAD_SIGNATURE),
+        }
+    }
+    for batch in pending.chunks(SIGNATURE_BATCH) {
+        let messages: Vec<&[u8]> = batch.iter().map(|(_, m, _)| m.as_slice()).collect();
+        let signatures: Vec<[u8; 64]> = batch.iter().map(|(_, _, s)| *s).collect();
+        if key.verify_batch(&messages, &signatures) {
+            continue;
+        }
+        for (i, message, signature) in batch {
+            if !key.verify(message, signature) {
+                faults[*i] = Some(BAD_SIGNATURE);
+            }
+        }
+    }
+    faults.into_iter().map(|f| f.map(str::to_string)).collect()
 }
 
 /// Reads a database row as an entry record.
@@ -388,6 +424,34 @@ pub fn record_of(row: EntryRow, payload: Option<String>) -> EntryRecord {
             reason: "a column holds a value the ledger never writes (negative sequence or a hash of the wrong length)".into(),
         },
     }
+}
+
+/// The next page of entries (with their payloads) after sequence `after`,
+/// which moves to the page's last sequence; empty at the end.
+fn read_page(conn: &mut AnyConnection, after: &mut i64) -> Result<Vec<EntryRecord>, VerifyError> {
+    let rows: Vec<EntryRow> = ledger_entries::table
+        .filter(ledger_entries::seq.gt(*after))
+        .order(ledger_entries::seq.asc())
+        .limit(CHUNK as i64)
+        .load(conn)?;
+    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+        return Ok(Vec::new());
+    };
+    let mut payloads: std::collections::HashMap<i64, String> = ledger_payloads::table
+        .filter(ledger_payloads::seq.ge(first.seq))
+        .filter(ledger_payloads::seq.le(last.seq))
+        .load::<PayloadRow>(conn)?
+        .into_iter()
+        .map(|p| (p.seq, p.body))
+        .collect();
+    *after = last.seq;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let payload = payloads.remove(&row.seq);
+            record_of(row, payload)
+        })
+        .collect())
 }
 
 /// Verifies the ledger in `store` against the hub's verifier key.
@@ -412,30 +476,34 @@ pub fn verify_store(
             cp.note,
         )?;
     }
-    let mut after: i64 = -1;
-    loop {
-        let rows: Vec<EntryRow> = ledger_entries::table
-            .filter(ledger_entries::seq.gt(after))
-            .order(ledger_entries::seq.asc())
-            .limit(CHUNK as i64)
-            .load(conn)?;
-        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
-            break;
-        };
-        let mut payloads: std::collections::HashMap<i64, String> = ledger_payloads::table
-            .filter(ledger_payloads::seq.ge(first.seq))
-            .filter(ledger_payloads::seq.le(last.seq))
-            .load::<PayloadRow>(conn)?
-            .into_iter()
-            .map(|p| (p.seq, p.body))
-            .collect();
-        after = last.seq;
-        for row in rows {
-            let payload = payloads.remove(&row.seq);
-            verifier.push(record_of(row, payload))?;
+    // One thread reads the next page while this one checks the last, so
+    // reading the rows costs no time beyond the checks.
+    let (pages, received) =
+        std::sync::mpsc::sync_channel::<Result<Vec<EntryRecord>, VerifyError>>(1);
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let mut after: i64 = -1;
+            loop {
+                let page = read_page(conn, &mut after);
+                let done = !matches!(&page, Ok(records) if !records.is_empty());
+                // A closed channel means the checks stopped at a fault.
+                if pages.send(page).is_err() || done {
+                    return;
+                }
+            }
+        });
+        for page in received {
+            let records = page?;
+            if records.is_empty() {
+                break;
+            }
+            for record in records {
+                verifier.push(record)?;
+            }
+            progress(verifier.size(), total);
         }
-        progress(verifier.size(), total);
-    }
+        Ok::<(), VerifyError>(())
+    })?;
     verifier.flush()?;
     let (tip, frontier) = verifier.tip();
     let size = frontier.size();

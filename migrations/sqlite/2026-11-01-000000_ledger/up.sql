@@ -13,7 +13,9 @@ CREATE TABLE ledger_entries (
     signature BLOB NOT NULL
 );
 CREATE INDEX ledger_entries_kind ON ledger_entries (kind, seq);
-CREATE INDEX ledger_entries_subject ON ledger_entries (subject, seq);
+-- Most entries have no subject: a partial index skips them (`subject = ?`
+-- implies `subject IS NOT NULL`, so subject look-ups still use it).
+CREATE INDEX ledger_entries_subject ON ledger_entries (subject, seq) WHERE subject IS NOT NULL;
 
 CREATE TABLE ledger_payloads (
     seq INTEGER PRIMARY KEY NOT NULL,
