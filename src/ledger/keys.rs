@@ -203,32 +203,39 @@ impl NoteSigner {
 
     /// Writes the key file (mode 0600 on Unix), never replacing an existing file.
     pub fn write_file(&self, path: &Path) -> Result<(), KeyError> {
-        let werr = |source| KeyError::Write {
-            path: path.display().to_string(),
-            source,
-        };
-        if let Some(parent) = path.parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(werr)?;
-            }
-        }
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                KeyError::Exists(path.display().to_string())
-            } else {
-                werr(e)
-            }
-        })?;
-        writeln!(file, "{}", self.to_skey()).map_err(werr)?;
-        file.sync_all().map_err(werr)
+        write_secret_file(path, &self.to_skey())
     }
+}
+
+/// Writes one line of secret key text to a new file readable only by its
+/// owner (mode 0600 on Unix), creating its folder; an existing file is never
+/// replaced, so a key in use cannot be lost to a second `keygen`.
+pub(crate) fn write_secret_file(path: &Path, line: &str) -> Result<(), KeyError> {
+    let werr = |source| KeyError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).map_err(werr)?;
+        }
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            KeyError::Exists(path.display().to_string())
+        } else {
+            werr(e)
+        }
+    })?;
+    writeln!(file, "{line}").map_err(werr)?;
+    file.sync_all().map_err(werr)
 }
 
 /// A note verifier key.

@@ -63,31 +63,6 @@ impl SubjectKey {
 
     /// Writes the key file (mode 0600 on Unix), never replacing an existing file.
     pub fn write_file(&self, path: &Path) -> Result<(), KeyError> {
-        use std::io::Write;
-        let werr = |source| KeyError::Write {
-            path: path.display().to_string(),
-            source,
-        };
-        if let Some(parent) = path.parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(werr)?;
-            }
-        }
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                KeyError::Exists(path.display().to_string())
-            } else {
-                werr(e)
-            }
-        })?;
-        writeln!(file, "{}", hex::encode(self.0)).map_err(werr)?;
-        file.sync_all().map_err(werr)
+        super::keys::write_secret_file(path, &hex::encode(self.0))
     }
 }
