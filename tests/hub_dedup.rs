@@ -8,8 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{web, App, HttpResponse, HttpServer};
-use gateway_support::{shop_sdl, start_subgraph, subgraphs};
+use gateway_support::{shop_sdl, start_slow, start_subgraph, subgraphs};
 use serde_json::{json, Value};
 use tellonce::config::Config;
 use tellonce::server::RunningHub;
@@ -17,31 +16,11 @@ use tellonce::server::RunningHub;
 /// A products subgraph that counts its calls and answers after a pause long
 /// enough for every concurrent client to arrive.
 fn start_counting_products(calls: Arc<AtomicUsize>) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}/graphql", listener.local_addr().expect("addr"));
-    let server = HttpServer::new(move || {
-        let calls = calls.clone();
-        App::new().route(
-            "/graphql",
-            web::post().to(move || {
-                let calls = calls.clone();
-                async move {
-                    calls.fetch_add(1, Ordering::SeqCst);
-                    tokio::time::sleep(Duration::from_millis(1500)).await;
-                    HttpResponse::Ok()
-                        .content_type("application/json")
-                        .body(r#"{"data":{"topProducts":[{"name":"Shared"}]}}"#)
-                }
-            }),
-        )
-    })
-    .workers(2)
-    .disable_signals()
-    .listen(listener)
-    .expect("listen")
-    .run();
-    tokio::spawn(server);
-    url
+    start_slow(
+        Duration::from_millis(1500),
+        r#"{"data":{"topProducts":[{"name":"Shared"}]}}"#,
+        calls,
+    )
 }
 
 async fn start_hub(dedup: bool, calls: Arc<AtomicUsize>, dir: &std::path::Path) -> RunningHub {

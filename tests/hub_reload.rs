@@ -8,8 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use actix_web::{web, App, HttpResponse, HttpServer};
-use gateway_support::{closed_port_url, shop_sdl, start_subgraph, subgraphs};
+use gateway_support::{closed_port_url, shop_sdl, start_slow, start_subgraph, subgraphs};
 use serde_json::{json, Value};
 use tellonce::config::Config;
 use tellonce::server::RunningHub;
@@ -125,26 +124,11 @@ async fn a_changed_file_is_served_and_an_invalid_one_is_refused() {
 
 /// A products subgraph that answers `topProducts` after a pause.
 fn start_slow_products(delay: Duration) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}/graphql", listener.local_addr().expect("addr"));
-    let server = HttpServer::new(move || {
-        App::new().route(
-            "/graphql",
-            web::post().to(move || async move {
-                tokio::time::sleep(delay).await;
-                HttpResponse::Ok()
-                    .content_type("application/json")
-                    .body(r#"{"data":{"topProducts":[{"name":"Started before the reload"}]}}"#)
-            }),
-        )
-    })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)
-    .expect("listen")
-    .run();
-    tokio::spawn(server);
-    url
+    start_slow(
+        delay,
+        r#"{"data":{"topProducts":[{"name":"Started before the reload"}]}}"#,
+        Default::default(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -127,6 +127,40 @@ pub fn start_faulty(fault: Fault) -> String {
     url
 }
 
+/// A subgraph that counts its calls and answers every one with `body` after
+/// `delay` (long enough for concurrent clients or a reload to happen meanwhile).
+pub fn start_slow(
+    delay: Duration,
+    body: &'static str,
+    calls: Arc<std::sync::atomic::AtomicUsize>,
+) -> String {
+    let listener = bind();
+    let url = format!("http://{}/graphql", listener.local_addr().unwrap());
+    let server = HttpServer::new(move || {
+        let calls = calls.clone();
+        App::new().route(
+            "/graphql",
+            web::post().to(move || {
+                let calls = calls.clone();
+                async move {
+                    calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    tokio::time::sleep(delay).await;
+                    HttpResponse::Ok()
+                        .content_type("application/json")
+                        .body(body)
+                }
+            }),
+        )
+    })
+    .workers(2)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    url
+}
+
 /// A URL nothing listens on.
 pub fn closed_port_url() -> String {
     let listener = bind();
