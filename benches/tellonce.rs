@@ -18,6 +18,10 @@ use serde_json::json;
 use tellonce::config::{Config, SubgraphConfig};
 use tellonce_departments::Department;
 
+/// The allocator the `tellonce` binary uses, so figures match it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TELL: &str = "mutation Tell($event: LifeEventInput!, $key: String!) { tellUsOnce(event: $event, idempotencyKey: $key) { eventId ledgerSeq } }";
 
 fn env_number(name: &str, default: u32) -> u32 {

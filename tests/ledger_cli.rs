@@ -151,6 +151,51 @@ fn tampered_rows_are_named_postgres() {
     tampered_rows_are_named("postgres");
 }
 
+/// Proofs are built from the stored subtree hashes, so a changed or
+/// missing one must fail verification as surely as a changed entry.
+fn tampered_tree_nodes_are_named(backend: &str) {
+    let db = TestDb::of(backend);
+    let key = populated(&db);
+    // The level-4 node over entries 0..=15: key = 4 * 2^56 + 0.
+    let node = 4i64 << 56;
+    let cases = [
+        (
+            format!(
+                "UPDATE ledger_nodes SET hash = {} WHERE id = {node}",
+                db.blob(&[0u8; 32])
+            ),
+            "does not match the entries it covers",
+        ),
+        (
+            format!("DELETE FROM ledger_nodes WHERE id = {node}"),
+            "is missing",
+        ),
+    ];
+    for (sql, reason) in cases {
+        let copy = db.copy();
+        raw_sql(&copy.url, &sql);
+        let out = verify_db(&copy, &key);
+        assert_eq!(out.status.code(), Some(1), "{sql}: {}", text(&out));
+        assert!(
+            text(&out).contains(&format!(
+                "stored tree node at level 4 over entries 0..=15: {reason}"
+            )),
+            "{sql}: {}",
+            text(&out)
+        );
+    }
+}
+
+#[test]
+fn tampered_tree_nodes_are_named_sqlite() {
+    tampered_tree_nodes_are_named("sqlite");
+}
+
+#[test]
+fn tampered_tree_nodes_are_named_postgres() {
+    tampered_tree_nodes_are_named("postgres");
+}
+
 fn checkpoint_by_unknown_key(backend: &str) {
     let db = TestDb::of(backend);
     let key = populated(&db);

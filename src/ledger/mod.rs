@@ -120,6 +120,9 @@ pub struct Ledger {
     subject_key: SubjectKey,
     options: LedgerOptions,
     group: GroupCommit,
+    node_cache: read::NodeCache,
+    /// The largest ledger size seen (see `read::size_covering`).
+    known_size: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -226,6 +229,8 @@ impl Ledger {
             subject_key,
             options,
             group: GroupCommit::default(),
+            node_cache: read::NodeCache::default(),
+            known_size: std::sync::atomic::AtomicU64::new(0),
         })
     }
 

@@ -4,6 +4,7 @@
 //! hashes below them in two queries.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -98,24 +99,73 @@ type NodeHashes = HashMap<NodeId, Hash>;
 /// Entry hashes by sequence.
 type EntryHashes = HashMap<u64, Hash>;
 
+/// Most subtree hashes [`NodeCache`] keeps (about 64 bytes each).
+const NODE_CACHE_CAPACITY: usize = 1 << 18;
+
+/// Subtree hashes already read or recomputed. Every node a proof asks for
+/// is a perfect subtree of a tree that already has its leaves, and a
+/// complete subtree never changes, so a cached hash is always right. When
+/// the cache is full it starts again empty: proofs for recent tree sizes
+/// share their upper nodes, which come back on the next request.
+#[derive(Debug, Default)]
+pub(crate) struct NodeCache {
+    nodes: std::sync::Mutex<NodeHashes>,
+}
+
+impl NodeCache {
+    /// The cached nodes among `ids` into `out`; returns the ones not cached.
+    fn take_known(&self, ids: &[NodeId], out: &mut NodeHashes) -> Vec<NodeId> {
+        let Ok(nodes) = self.nodes.lock() else {
+            return ids.to_vec();
+        };
+        ids.iter()
+            .filter(|id| match nodes.get(id) {
+                Some(hash) => {
+                    out.insert(**id, *hash);
+                    false
+                }
+                None => true,
+            })
+            .copied()
+            .collect()
+    }
+
+    /// Remembers nodes above level 0 (a leaf's proof needs its entry
+    /// hash as well, which only the entries table has).
+    fn remember(&self, found: impl Iterator<Item = (NodeId, Hash)>) {
+        let Ok(mut nodes) = self.nodes.lock() else {
+            return;
+        };
+        for (id, hash) in found.filter(|(id, _)| id.level > 0) {
+            if nodes.len() >= NODE_CACHE_CAPACITY {
+                nodes.clear();
+            }
+            nodes.insert(id, hash);
+        }
+    }
+}
+
 /// The hashes of the subtrees `ids`, keyed by node, and the entry hashes
-/// read on the way, keyed by sequence. Stored nodes come from the nodes
-/// table in one query; each lower one is recomputed from the (at most
-/// eight) entry hashes it covers, read in a second query. A node whose rows
-/// are missing is left out (`fold_ranges` names it).
+/// read on the way, keyed by sequence: cached ones from `cache`, stored
+/// ones from the nodes table in one query, and each lower one recomputed
+/// from the (at most eight) entry hashes it covers, read in a second query.
+/// A node whose rows are missing is left out (`fold_ranges` names it).
 fn load_nodes(
     conn: &mut AnyConnection,
+    cache: &NodeCache,
     ids: &[NodeId],
 ) -> Result<(NodeHashes, EntryHashes), LedgerError> {
-    let (stored, low): (Vec<NodeId>, Vec<NodeId>) = ids.iter().partition(|id| id.is_stored());
     let mut nodes = HashMap::with_capacity(ids.len());
+    let missing = cache.take_known(ids, &mut nodes);
+    let (stored, low): (Vec<NodeId>, Vec<NodeId>) = missing.iter().partition(|id| id.is_stored());
+    let mut found: Vec<(NodeId, Hash)> = Vec::with_capacity(missing.len());
     if !stored.is_empty() {
         let keys: Vec<i64> = stored.iter().map(|id| id.key()).collect();
         let rows: Vec<(i64, Vec<u8>)> = ledger_nodes::table
             .filter(ledger_nodes::id.eq_any(&keys))
             .select((ledger_nodes::id, ledger_nodes::hash))
             .load(conn)?;
-        nodes.extend(
+        found.extend(
             rows.into_iter()
                 .map(|(k, h)| (NodeId::from_key(k), hash_column(&h))),
         );
@@ -144,9 +194,11 @@ fn load_nodes(
             .map(|seq| entry_hashes.get(&seq).copied())
             .collect();
         if let Some(leaves) = leaves {
-            nodes.insert(id, merkle::subtree_hash(&leaves));
+            found.push((id, merkle::subtree_hash(&leaves)));
         }
     }
+    cache.remember(found.iter().copied());
+    nodes.extend(found);
     Ok((nodes, entry_hashes))
 }
 
@@ -161,6 +213,23 @@ impl Ledger {
     /// The number of committed entries.
     pub fn size(&self) -> Result<u64, LedgerError> {
         Ok(head(&mut *self.store.get()?)?.size as u64)
+    }
+
+    /// The ledger's size, read from the head unless `wanted` is given and
+    /// a size at least as large was seen before: the size only grows, so
+    /// a proof for an older tree size needs no fresh read of the head.
+    fn size_covering(
+        &self,
+        conn: &mut AnyConnection,
+        wanted: Option<u64>,
+    ) -> Result<u64, LedgerError> {
+        let known = self.known_size.load(Ordering::Relaxed);
+        if wanted.is_some_and(|wanted| wanted <= known) {
+            return Ok(known);
+        }
+        let size = head(conn)?.size as u64;
+        self.known_size.fetch_max(size, Ordering::Relaxed);
+        Ok(size)
     }
 
     /// One entry with its payload (if not erased).
@@ -262,7 +331,7 @@ impl Ledger {
         tree_size: Option<u64>,
     ) -> Result<InclusionProof, LedgerError> {
         let mut conn = self.store.get()?;
-        let size = head(&mut conn)?.size as u64;
+        let size = self.size_covering(&mut conn, tree_size)?;
         let tree_size = tree_size.unwrap_or(size);
         if tree_size > size {
             return Err(LedgerError::BeyondTreeSize {
@@ -279,7 +348,8 @@ impl Ledger {
         });
         // The entry's own leaf is a level-0 node: its entry hash is read
         // with the lower nodes.
-        let (nodes, entry_hashes) = load_nodes(&mut conn, &merkle::nodes_for(&all))?;
+        let (nodes, entry_hashes) =
+            load_nodes(&mut conn, &self.node_cache, &merkle::nodes_for(&all))?;
         let mut hashes = merkle::fold_ranges(&all, &nodes)?;
         let leaf = hashes.pop().ok_or(merkle::ProofError::WrongLength)?;
         let root = hashes.pop().ok_or(merkle::ProofError::WrongLength)?;
@@ -302,7 +372,7 @@ impl Ledger {
         to: Option<u64>,
     ) -> Result<ConsistencyProof, LedgerError> {
         let mut conn = self.store.get()?;
-        let size = head(&mut conn)?.size as u64;
+        let size = self.size_covering(&mut conn, to.map(|to| to.max(from)))?;
         let to = to.unwrap_or(size);
         if to > size || from > size {
             return Err(LedgerError::BeyondTreeSize {
@@ -314,7 +384,7 @@ impl Ledger {
         let mut all = ranges.clone();
         all.push(whole_tree(from));
         all.push(whole_tree(to));
-        let (nodes, _) = load_nodes(&mut conn, &merkle::nodes_for(&all))?;
+        let (nodes, _) = load_nodes(&mut conn, &self.node_cache, &merkle::nodes_for(&all))?;
         let mut hashes = merkle::fold_ranges(&all, &nodes)?;
         let to_root = hashes.pop().ok_or(merkle::ProofError::WrongLength)?;
         let from_root = hashes.pop().ok_or(merkle::ProofError::WrongLength)?;

@@ -13,7 +13,7 @@
 //! signatures in batches; the chain and the tree are then checked in order.
 //! Reading from the database overlaps the checks.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 use diesel::prelude::*;
@@ -21,9 +21,11 @@ use diesel::prelude::*;
 use super::checkpoint::{verify_note, Checkpoint};
 use super::entry::{receipt_message, Entry, ERASURE_KIND, GENESIS_PREV};
 use super::keys::NoteVerifier;
-use super::merkle::{leaf_hash, sha256, Frontier, Hash};
+use super::merkle::{leaf_hash, sha256, Frontier, Hash, NodeId, MAX_LEAVES, STORED_LEVEL_MIN};
 use super::rows::{hash_column, CheckpointRow, EntryRow, HeadRow, PayloadRow};
-use crate::store::schema::{ledger_checkpoints, ledger_entries, ledger_head, ledger_payloads};
+use crate::store::schema::{
+    ledger_checkpoints, ledger_entries, ledger_head, ledger_nodes, ledger_payloads,
+};
 use crate::store::{AnyConnection, Store};
 
 /// Entries checked per parallel chunk.
@@ -40,6 +42,9 @@ pub enum FaultLocation {
     Head,
     /// The export file (line number, 1-based).
     ExportLine(u64),
+    /// A stored subtree hash (what inclusion and consistency proofs are
+    /// built from).
+    TreeNode(NodeId),
 }
 
 /// The first problem found.
@@ -75,6 +80,17 @@ impl fmt::Display for Fault {
             }
             FaultLocation::Head => write!(f, "ledger head: {}", self.reason),
             FaultLocation::ExportLine(line) => write!(f, "export line {line}: {}", self.reason),
+            FaultLocation::TreeNode(id) => {
+                let leaves = id.leaves();
+                write!(
+                    f,
+                    "stored tree node at level {} over entries {}..={}: {}",
+                    id.level,
+                    leaves.start,
+                    leaves.end - 1,
+                    self.reason
+                )
+            }
         }
     }
 }
@@ -138,6 +154,9 @@ pub struct ChainVerifier {
     missing: BTreeSet<u64>,
     erased: HashSet<u64>,
     buffer: Vec<EntryRecord>,
+    /// Stored subtree hashes to compare with the rebuilt tree, when the
+    /// source has them (a database; an export does not).
+    stored_nodes: Option<HashMap<NodeId, Hash>>,
 }
 
 impl ChainVerifier {
@@ -152,7 +171,17 @@ impl ChainVerifier {
             missing: BTreeSet::new(),
             erased: HashSet::new(),
             buffer: Vec::with_capacity(CHUNK),
+            stored_nodes: None,
         }
+    }
+
+    /// Supplies stored subtree hashes, read before the entries that
+    /// complete them are pushed: each must equal the rebuilt subtree, and
+    /// every stored-level subtree the entries complete must be supplied.
+    pub fn expect_stored_nodes(&mut self, nodes: impl IntoIterator<Item = (NodeId, Hash)>) {
+        self.stored_nodes
+            .get_or_insert_with(HashMap::new)
+            .extend(nodes);
     }
 
     /// Registers a checkpoint (before the entries it covers are pushed).
@@ -224,7 +253,26 @@ impl ChainVerifier {
                 )));
             }
             self.follow_erasure(entry)?;
-            self.frontier.push(leaf_hash(&entry.entry_hash), |_, _| {});
+            let mut node_fault = None;
+            let stored = &mut self.stored_nodes;
+            self.frontier
+                .push(leaf_hash(&entry.entry_hash), |id, hash| {
+                    let Some(stored) = stored.as_mut().filter(|_| id.is_stored()) else {
+                        return;
+                    };
+                    let reason = match stored.remove(&id) {
+                        Some(found) if found == *hash => return,
+                        Some(_) => "does not match the entries it covers",
+                        None => "is missing",
+                    };
+                    node_fault.get_or_insert(Fault {
+                        location: FaultLocation::TreeNode(id),
+                        reason: reason.into(),
+                    });
+                });
+            if let Some(fault) = node_fault {
+                return Err(self.first_fault(fault));
+            }
             self.prev = entry.entry_hash;
             let size = self.frontier.size();
             if let Some(cp) = self.checkpoints.remove(&size) {
@@ -426,9 +474,78 @@ pub fn record_of(row: EntryRow, payload: Option<String>) -> EntryRecord {
     }
 }
 
-/// The next page of entries (with their payloads) after sequence `after`,
-/// which moves to the page's last sequence; empty at the end.
-fn read_page(conn: &mut AnyConnection, after: &mut i64) -> Result<Vec<EntryRecord>, VerifyError> {
+/// One page read from the database: entries with their payloads, and the
+/// stored subtree hashes those entries complete.
+struct Page {
+    records: Vec<EntryRecord>,
+    nodes: Vec<(NodeId, Hash)>,
+}
+
+/// The stored subtree hashes completed by the entries `first..=last`: at
+/// each stored level, the nodes whose last leaf falls in that range, one
+/// range query per level.
+fn read_completed_nodes(
+    conn: &mut AnyConnection,
+    first: u64,
+    last: u64,
+) -> Result<Vec<(NodeId, Hash)>, VerifyError> {
+    let mut out = Vec::new();
+    for level in STORED_LEVEL_MIN..64 {
+        let width = 1u64 << level;
+        if width > last + 1 || width >= MAX_LEAVES {
+            break;
+        }
+        // Node i completes at leaf (i + 1) * width - 1.
+        let lo = (first + 1).div_ceil(width).saturating_sub(1);
+        let hi = (last + 1) / width;
+        if hi == 0 || lo >= hi {
+            continue;
+        }
+        let from = NodeId { level, index: lo }.key();
+        let to = NodeId {
+            level,
+            index: hi - 1,
+        }
+        .key();
+        let rows: Vec<(i64, Vec<u8>)> = ledger_nodes::table
+            .filter(ledger_nodes::id.between(from, to))
+            .select((ledger_nodes::id, ledger_nodes::hash))
+            .load(conn)?;
+        out.extend(rows.into_iter().map(|(key, hash)| {
+            // A hash column of the wrong length can never match: all-ones
+            // is not a SHA-256 output the tree will meet.
+            let hash = <Hash>::try_from(hash.as_slice()).unwrap_or([0xff; 32]);
+            (NodeId::from_key(key), hash)
+        }));
+    }
+    Ok(out)
+}
+
+/// The next page after sequence `after`, which moves to the page's last
+/// sequence; empty at the end.
+fn read_page(conn: &mut AnyConnection, after: &mut i64) -> Result<Page, VerifyError> {
+    let records = read_records(conn, after)?;
+    let nodes = match (records.first(), records.last()) {
+        (Some(first), Some(last)) => {
+            read_completed_nodes(conn, record_seq(first), record_seq(last))?
+        }
+        _ => Vec::new(),
+    };
+    Ok(Page { records, nodes })
+}
+
+fn record_seq(record: &EntryRecord) -> u64 {
+    match record {
+        EntryRecord::Entry(e) => e.header.seq,
+        EntryRecord::Malformed { seq, .. } => *seq,
+    }
+}
+
+/// The next page of entries (with their payloads) after sequence `after`.
+fn read_records(
+    conn: &mut AnyConnection,
+    after: &mut i64,
+) -> Result<Vec<EntryRecord>, VerifyError> {
     let rows: Vec<EntryRow> = ledger_entries::table
         .filter(ledger_entries::seq.gt(*after))
         .order(ledger_entries::seq.asc())
@@ -478,25 +595,26 @@ pub fn verify_store(
     }
     // One thread reads the next page while this one checks the last, so
     // reading the rows costs no time beyond the checks.
-    let (pages, received) =
-        std::sync::mpsc::sync_channel::<Result<Vec<EntryRecord>, VerifyError>>(1);
+    let (pages, received) = std::sync::mpsc::sync_channel::<Result<Page, VerifyError>>(1);
     std::thread::scope(|s| {
         s.spawn(move || {
             let mut after: i64 = -1;
             loop {
                 let page = read_page(conn, &mut after);
-                let done = !matches!(&page, Ok(records) if !records.is_empty());
+                let done = !matches!(&page, Ok(page) if !page.records.is_empty());
                 // A closed channel means the checks stopped at a fault.
                 if pages.send(page).is_err() || done {
                     return;
                 }
             }
         });
+        verifier.expect_stored_nodes([]);
         for page in received {
-            let records = page?;
+            let Page { records, nodes } = page?;
             if records.is_empty() {
                 break;
             }
+            verifier.expect_stored_nodes(nodes);
             for record in records {
                 verifier.push(record)?;
             }
