@@ -398,3 +398,21 @@ both_backends!(keys_are_never_silently_replaced, |db: &TestDb| {
     std::fs::write(db.key_path(), key).unwrap();
     db.ledger();
 });
+
+/// Receipts are signed many at a time; each signature must be exactly the
+/// one signing alone gives (Ed25519 is deterministic) and must verify.
+#[test]
+fn signing_many_equals_signing_each() {
+    let signer = NoteSigner::generate("test.example/ledger", KeyAlgorithm::Ed25519).unwrap();
+    let verifier = signer.verifier();
+    let messages: Vec<Vec<u8>> = (0..300usize)
+        .map(|n| (0..n * 7 % 500).map(|i| (i * 31 + n) as u8).collect())
+        .collect();
+    let together = signer.sign_many(&messages);
+    assert_eq!(together.len(), messages.len());
+    for (message, signature) in messages.iter().zip(&together) {
+        assert_eq!(*signature, signer.sign(message));
+        assert!(verifier.verify(message, signature));
+    }
+    assert!(signer.sign_many::<Vec<u8>>(&[]).is_empty());
+}

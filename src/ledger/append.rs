@@ -459,9 +459,11 @@ fn sign_receipts(
     receipts: &[(u64, Hash)],
 ) -> Result<Vec<[u8; 64]>, LedgerError> {
     let sign = |part: &[(u64, Hash)]| -> Vec<[u8; 64]> {
-        part.iter()
-            .map(|(seq, hash)| signer.sign(&receipt_message(*seq, hash)))
-            .collect()
+        let messages: Vec<[u8; 67]> = part
+            .iter()
+            .map(|(seq, hash)| receipt_message(*seq, hash))
+            .collect();
+        signer.sign_many(&messages)
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if receipts.len() < PARALLEL_SIGN_MIN || threads < 2 {

@@ -192,6 +192,55 @@ impl NoteSigner {
         self.key.sign(message).to_bytes()
     }
 
+    /// The Ed25519 signatures of `messages`, byte for byte what [`sign`]
+    /// gives for each (Ed25519 is deterministic), computed together: the
+    /// nonce points are compressed in one batch, which shares a single
+    /// field inversion across all of them (Montgomery's trick) instead of
+    /// paying one per signature, about a quarter of a signature's cost.
+    ///
+    /// [`sign`]: NoteSigner::sign
+    pub fn sign_many<M: AsRef<[u8]>>(&self, messages: &[M]) -> Vec<[u8; 64]> {
+        use curve25519_dalek::{EdwardsPoint, Scalar};
+        use ed25519_dalek::hazmat::ExpandedSecretKey;
+        use sha2::{Digest, Sha512};
+
+        // RFC 8032 section 5.1.6, steps as numbered there.
+        let secret = ExpandedSecretKey::from(&self.key.to_bytes());
+        let public = self.key.verifying_key().to_bytes();
+        let (nonces, points): (Vec<Scalar>, Vec<EdwardsPoint>) = messages
+            .iter()
+            .map(|message| {
+                // 2: r = SHA-512(prefix || M) mod L; 3: R = [r]B.
+                let r = Scalar::from_hash(
+                    Sha512::new()
+                        .chain_update(secret.hash_prefix)
+                        .chain_update(message.as_ref()),
+                );
+                (r, EdwardsPoint::mul_base(&r))
+            })
+            .unzip();
+        let compressed = EdwardsPoint::compress_batch_alloc(&points);
+        messages
+            .iter()
+            .zip(nonces)
+            .zip(compressed)
+            .map(|((message, r), big_r)| {
+                // 4: k = SHA-512(R || A || M) mod L; 5: S = (r + k * s) mod L.
+                let k = Scalar::from_hash(
+                    Sha512::new()
+                        .chain_update(big_r.as_bytes())
+                        .chain_update(public)
+                        .chain_update(message.as_ref()),
+                );
+                let s = k * secret.scalar + r;
+                let mut signature = [0u8; 64];
+                signature[..32].copy_from_slice(big_r.as_bytes());
+                signature[32..].copy_from_slice(s.as_bytes());
+                signature
+            })
+            .collect()
+    }
+
     /// Reads a key file (one `PRIVATE+KEY+…` line).
     pub fn read_file(path: &Path) -> Result<NoteSigner, KeyError> {
         let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
