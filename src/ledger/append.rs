@@ -33,6 +33,9 @@ const INSERT_CHUNK: usize = 1000;
 const GROUP_LIMIT: usize = 10_000;
 /// Batches at least this large are signed on several threads.
 const PARALLEL_SIGN_MIN: usize = 256;
+/// Receipts signed per chunk (one shared inversion each) and entry rows
+/// written per INSERT while the next chunk is signed.
+const SIGN_CHUNK: usize = 128;
 
 macro_rules! insert_rows {
     ($conn:expr, $table:expr, $rows:expr) => {{
@@ -402,35 +405,34 @@ impl Ledger {
             receipts.push((seq, entry_hash));
             prev = entry_hash;
         }
-        // Signing is the costliest step per entry. It runs on other threads
-        // while this one writes the payloads and tree nodes, which do not
-        // depend on the signatures; the entry rows follow once it is done.
+        // Signing is the costliest step per entry: it runs on other threads,
+        // a chunk at a time, while this one writes the payloads and tree
+        // nodes (which need no signature) and then each entry chunk as soon
+        // as its signatures arrive, so the cores sign and write at once.
         let signatures = if receipts.len() < PARALLEL_SIGN_MIN {
             insert_rows!(conn, ledger_payloads::table, payloads);
             insert_rows!(conn, ledger_nodes::table, nodes);
-            sign_receipts(&self.signer, &receipts)?
+            let signatures = self.signer.sign_many(&receipt_messages(&receipts));
+            attach_signatures(&mut rows, &signatures);
+            insert_rows!(conn, ledger_entries::table, rows);
+            signatures
         } else {
             std::thread::scope(|s| {
-                let signing = s.spawn(|| sign_receipts(&self.signer, &receipts));
-                let written = (|| {
-                    insert_rows!(conn, ledger_payloads::table, payloads);
-                    insert_rows!(conn, ledger_nodes::table, nodes);
-                    Ok::<(), LedgerError>(())
-                })();
-                let signatures = signing
-                    .join()
-                    .map_err(|_| LedgerError::Storage("the signing thread failed".into()))
-                    .and_then(|signed| signed);
-                written.and(signatures)
+                let signed = sign_in_background(s, &self.signer, &receipts);
+                insert_rows!(conn, ledger_payloads::table, payloads);
+                insert_rows!(conn, ledger_nodes::table, nodes);
+                let mut signatures = Vec::with_capacity(rows.len());
+                for (chunk, part) in rows.chunks_mut(SIGN_CHUNK).zip(signed) {
+                    attach_signatures(chunk, &part);
+                    insert_rows!(conn, ledger_entries::table, chunk);
+                    signatures.extend(part);
+                }
+                Ok::<_, LedgerError>(signatures)
             })?
         };
         if signatures.len() != rows.len() {
             return Err(LedgerError::Storage("an entry was left unsigned".into()));
         }
-        for (row, signature) in rows.iter_mut().zip(&signatures) {
-            row.signature = signature.to_vec();
-        }
-        insert_rows!(conn, ledger_entries::table, rows);
         head.size = frontier.size() as i64;
         head.last_hash = prev.to_vec();
         head.frontier = frontier.to_bytes();
@@ -452,36 +454,59 @@ impl Ledger {
     }
 }
 
-/// The receipt signatures over `(seq, entry hash)` pairs, in order; large
-/// batches are split over all cores.
-fn sign_receipts(
-    signer: &NoteSigner,
-    receipts: &[(u64, Hash)],
-) -> Result<Vec<[u8; 64]>, LedgerError> {
-    let sign = |part: &[(u64, Hash)]| -> Vec<[u8; 64]> {
-        let messages: Vec<[u8; 67]> = part
-            .iter()
-            .map(|(seq, hash)| receipt_message(*seq, hash))
-            .collect();
-        signer.sign_many(&messages)
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if receipts.len() < PARALLEL_SIGN_MIN || threads < 2 {
-        return Ok(sign(receipts));
+/// The messages receipts sign, in order.
+fn receipt_messages(receipts: &[(u64, Hash)]) -> Vec<[u8; 67]> {
+    receipts
+        .iter()
+        .map(|(seq, hash)| receipt_message(*seq, hash))
+        .collect()
+}
+
+fn attach_signatures(rows: &mut [EntryRow], signatures: &[[u8; 64]]) {
+    for (row, signature) in rows.iter_mut().zip(signatures) {
+        row.signature = signature.to_vec();
     }
-    let chunk = receipts.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = receipts
-            .chunks(chunk)
-            .map(|part| s.spawn(move || sign(part)))
-            .collect();
-        let mut signatures = Vec::with_capacity(receipts.len());
-        for handle in handles {
-            let part = handle
-                .join()
-                .map_err(|_| LedgerError::Storage("a signing thread failed".into()))?;
-            signatures.extend(part);
+}
+
+/// Signs the receipts on every core, [`SIGN_CHUNK`] at a time, and yields
+/// the signature chunks in receipt order as they complete. A chunk that
+/// never arrives (a signing thread failed) ends the iteration early.
+fn sign_in_background<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    signer: &'scope NoteSigner,
+    receipts: &'scope [(u64, Hash)],
+) -> impl Iterator<Item = Vec<[u8; 64]>> + 'scope {
+    let chunks = receipts.len().div_ceil(SIGN_CHUNK);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(chunks);
+    let (sender, received) = std::sync::mpsc::channel::<(usize, Vec<[u8; 64]>)>();
+    for first in 0..threads {
+        let sender = sender.clone();
+        scope.spawn(move || {
+            for (index, part) in receipts
+                .chunks(SIGN_CHUNK)
+                .enumerate()
+                .skip(first)
+                .step_by(threads)
+            {
+                let signed = signer.sign_many(&receipt_messages(part));
+                // A closed channel means the writer gave up on this batch.
+                if sender.send((index, signed)).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    drop(sender);
+    let mut early = std::collections::BTreeMap::new();
+    let mut next = 0;
+    std::iter::from_fn(move || loop {
+        if let Some(part) = early.remove(&next) {
+            next += 1;
+            return Some(part);
         }
-        Ok(signatures)
+        let (index, part) = received.recv().ok()?;
+        early.insert(index, part);
     })
 }
