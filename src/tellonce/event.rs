@@ -11,7 +11,10 @@ use chrono::{NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use super::identifiers::{self, IdentifierRule};
+use tellonce_identifiers::{
+    parse_company_number, parse_eori, parse_nino, parse_postcode, parse_utr, parse_vat_number,
+    InvalidIdentifier,
+};
 
 /// A calendar date, `YYYY-MM-DD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -227,8 +230,11 @@ pub struct LifeEvent {
 /// Why an event is refused at the edge.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
-    #[error("{field}: {rule}")]
-    Identifier { field: String, rule: IdentifierRule },
+    #[error("{field}: {error}")]
+    Identifier {
+        field: String,
+        error: InvalidIdentifier,
+    },
     #[error("{field}: {message}")]
     Field {
         field: String,
@@ -248,7 +254,7 @@ impl EventError {
     /// The rule's code, e.g. `NINO_SUFFIX`.
     pub fn rule(&self) -> &'static str {
         match self {
-            EventError::Identifier { rule, .. } => rule.code(),
+            EventError::Identifier { error, .. } => error.rule.code(),
             EventError::Field { rule, .. } => rule,
         }
     }
@@ -264,11 +270,11 @@ impl Checker {
         &self,
         name: &str,
         value: &mut String,
-        check: fn(&str) -> Result<String, IdentifierRule>,
+        check: fn(&str) -> Result<String, InvalidIdentifier>,
     ) -> Result<(), EventError> {
-        *value = check(value).map_err(|rule| EventError::Identifier {
+        *value = check(value).map_err(|error| EventError::Identifier {
             field: format!("{}.{name}", self.prefix),
-            rule,
+            error,
         })?;
         Ok(())
     }
@@ -277,7 +283,7 @@ impl Checker {
         &self,
         name: &str,
         value: &mut Option<String>,
-        check: fn(&str) -> Result<String, IdentifierRule>,
+        check: fn(&str) -> Result<String, InvalidIdentifier>,
     ) -> Result<(), EventError> {
         match value {
             Some(v) => self.id(name, v, check),
@@ -314,7 +320,7 @@ impl Checker {
         };
         inner.text("line1", &a.line1)?;
         inner.text("town", &a.town)?;
-        inner.id("postcode", &mut a.postcode, identifiers::postcode)
+        inner.id("postcode", &mut a.postcode, parse_postcode)
     }
 }
 
@@ -343,18 +349,14 @@ impl LifeEventInput {
                 c.text("childGivenNames", &e.child_given_names)?;
                 c.text("childFamilyName", &e.child_family_name)?;
                 c.past("dateOfBirth", e.date_of_birth)?;
-                c.id("parentNino", &mut e.parent_nino, identifiers::nino)?;
-                c.opt_id(
-                    "secondParentNino",
-                    &mut e.second_parent_nino,
-                    identifiers::nino,
-                )?;
+                c.id("parentNino", &mut e.parent_nino, parse_nino)?;
+                c.opt_id("secondParentNino", &mut e.second_parent_nino, parse_nino)?;
                 c.address("address", &mut e.address)?;
                 (LifeEventType::Birth, to_json(&e), nino(&e.parent_nino))
             }
             LifeEventInput::Death(mut e) => {
                 let c = at("death");
-                c.id("nino", &mut e.nino, identifiers::nino)?;
+                c.id("nino", &mut e.nino, parse_nino)?;
                 c.text("givenNames", &e.given_names)?;
                 c.text("familyName", &e.family_name)?;
                 c.past("dateOfDeath", e.date_of_death)?;
@@ -362,30 +364,22 @@ impl LifeEventInput {
             }
             LifeEventInput::ChangeOfAddress(mut e) => {
                 let c = at("changeOfAddress");
-                c.id("nino", &mut e.nino, identifiers::nino)?;
+                c.id("nino", &mut e.nino, parse_nino)?;
                 c.address("address", &mut e.address)?;
                 c.past("movedOn", e.moved_on)?;
                 (LifeEventType::ChangeOfAddress, to_json(&e), nino(&e.nino))
             }
             LifeEventInput::ChangeOfName(mut e) => {
                 let c = at("changeOfName");
-                c.id("nino", &mut e.nino, identifiers::nino)?;
+                c.id("nino", &mut e.nino, parse_nino)?;
                 c.text("newGivenNames", &e.new_given_names)?;
                 c.text("newFamilyName", &e.new_family_name)?;
                 (LifeEventType::ChangeOfName, to_json(&e), nino(&e.nino))
             }
             LifeEventInput::MarriageOrCivilPartnership(mut e) => {
                 let c = at("marriageOrCivilPartnership");
-                c.id(
-                    "firstPartnerNino",
-                    &mut e.first_partner_nino,
-                    identifiers::nino,
-                )?;
-                c.id(
-                    "secondPartnerNino",
-                    &mut e.second_partner_nino,
-                    identifiers::nino,
-                )?;
+                c.id("firstPartnerNino", &mut e.first_partner_nino, parse_nino)?;
+                c.id("secondPartnerNino", &mut e.second_partner_nino, parse_nino)?;
                 c.past("date", e.date)?;
                 (
                     LifeEventType::MarriageOrCivilPartnership,
@@ -395,11 +389,7 @@ impl LifeEventInput {
             }
             LifeEventInput::BusinessRegistered(mut e) => {
                 let c = at("businessRegistered");
-                c.id(
-                    "companyNumber",
-                    &mut e.company_number,
-                    identifiers::company_number,
-                )?;
+                c.id("companyNumber", &mut e.company_number, parse_company_number)?;
                 c.text("companyName", &e.company_name)?;
                 c.past("incorporatedOn", e.incorporated_on)?;
                 c.address("registeredOffice", &mut e.registered_office)?;
@@ -412,8 +402,8 @@ impl LifeEventInput {
                         });
                     }
                 }
-                c.opt_id("vatNumber", &mut e.vat_number, identifiers::vat_number)?;
-                c.opt_id("eori", &mut e.eori, identifiers::eori)?;
+                c.opt_id("vatNumber", &mut e.vat_number, parse_vat_number)?;
+                c.opt_id("eori", &mut e.eori, parse_eori)?;
                 (
                     LifeEventType::BusinessRegistered,
                     to_json(&e),
@@ -422,13 +412,9 @@ impl LifeEventInput {
             }
             LifeEventInput::BusinessCeased(mut e) => {
                 let c = at("businessCeased");
-                c.id(
-                    "companyNumber",
-                    &mut e.company_number,
-                    identifiers::company_number,
-                )?;
+                c.id("companyNumber", &mut e.company_number, parse_company_number)?;
                 c.past("ceasedOn", e.ceased_on)?;
-                c.opt_id("utr", &mut e.utr, identifiers::utr)?;
+                c.opt_id("utr", &mut e.utr, parse_utr)?;
                 (
                     LifeEventType::BusinessCeased,
                     to_json(&e),

@@ -8,7 +8,6 @@
 pub mod config;
 pub mod delivery;
 pub mod event;
-pub mod identifiers;
 pub mod outbox;
 pub mod route_check;
 pub mod routes;

@@ -12,7 +12,7 @@ pub mod department_error;
 pub mod dvla;
 pub mod dwp;
 pub mod hmrc;
-pub mod identifiers;
+pub use tellonce_identifiers as identifiers;
 pub mod notification_journal;
 pub mod passport_office;
 pub mod population;

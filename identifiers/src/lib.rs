@@ -1,4 +1,6 @@
-//! UK government identifiers: parsing, normalisation and the check rules each one must pass.
+//! UK government identifiers: parsing, normalisation and the check rules each
+//! one must pass, shared by the hub (which refuses a bad identifier before
+//! anything is written) and the example departments.
 //!
 //! Every parser takes what a person might type (any case, optional spaces) and returns the
 //! canonical form, or an [`InvalidIdentifier`] naming the identifier and the rule it breaks.
@@ -516,6 +518,16 @@ mod tests {
             Ok(_) => panic!("expected the identifier to be rejected"),
             Err(e) => e.rule,
         }
+    }
+
+    #[test]
+    fn errors_name_the_identifier_and_the_rule() {
+        let error = parse_nino("AB123456E").unwrap_err();
+        assert_eq!(error.rule.code(), "NINO_SUFFIX");
+        assert_eq!(
+            error.to_string(),
+            "not a valid National Insurance number: the suffix letter must be A, B, C or D"
+        );
     }
 
     #[test]
