@@ -208,7 +208,43 @@ async fn checkpoint_over_http_with_cosignatures() {
         &witness,
         1_800_000_000,
     );
-    ledger.add_cosignature(1, &line).unwrap();
+    let post = |body: String, query: &str| {
+        client
+            .post(format!("{url}/cosignatures{query}"))
+            .body(body)
+            .send()
+    };
+    // Refused, each with the reason: nothing to add, not a cosignature line,
+    // a witness the hub does not know, a checkpoint that was never issued.
+    let res = post("\n".into(), "").await.unwrap();
+    assert_eq!(res.status(), 400);
+    let res = post("hello\n".into(), "").await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().starts_with("line 1: "));
+    let stranger = NoteSigner::generate("witness.example", KeyAlgorithm::Cosignature).unwrap();
+    let body = SignedNote::parse(&cp.note).unwrap().body;
+    let res = post(cosign(&body, &stranger, 1_800_000_000), "")
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("not by a configured witness key"));
+    let res = post(line.clone(), "?size=999").await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert!(ledger
+        .latest_checkpoint()
+        .unwrap()
+        .unwrap()
+        .cosignatures
+        .is_empty());
+
+    // Accepted: the answer is the note as now served.
+    let res = post(format!("{line}\n"), "?size=1").await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().ends_with(&format!("{line}\n")));
 
     let res = client.get(&url).send().await.unwrap();
     assert_eq!(res.status(), 200);

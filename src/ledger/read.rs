@@ -202,6 +202,27 @@ fn load_nodes(
     Ok((nodes, entry_hashes))
 }
 
+/// A stored checkpoint with its witness cosignature lines.
+fn with_cosignatures(
+    conn: &mut AnyConnection,
+    row: CheckpointRow,
+) -> Result<StoredCheckpoint, LedgerError> {
+    let cosignatures = ledger_cosignatures::table
+        .filter(ledger_cosignatures::tree_size.eq(row.tree_size))
+        .order(ledger_cosignatures::witness.asc())
+        .load::<CosignatureRow>(conn)?
+        .into_iter()
+        .map(|c| c.line)
+        .collect();
+    Ok(StoredCheckpoint {
+        tree_size: row.tree_size as u64,
+        root_hash: hash_column(&row.root_hash),
+        issued_at: DateTime::from_timestamp_micros(row.issued_micros).unwrap_or_default(),
+        note: row.note,
+        cosignatures,
+    })
+}
+
 fn whole_tree(size: u64) -> LeafRange {
     LeafRange {
         start: 0,
@@ -300,27 +321,24 @@ impl Ledger {
     /// The most recent checkpoint, if any was issued.
     pub fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, LedgerError> {
         let mut conn = self.store.get()?;
-        let Some(row) = ledger_checkpoints::table
+        let row = ledger_checkpoints::table
             .order(ledger_checkpoints::tree_size.desc())
             .first::<CheckpointRow>(&mut *conn)
-            .optional()?
-        else {
+            .optional()?;
+        row.map(|row| with_cosignatures(&mut conn, row)).transpose()
+    }
+
+    /// The checkpoint issued at tree size `tree_size`, if there is one.
+    pub fn checkpoint_at(&self, tree_size: u64) -> Result<Option<StoredCheckpoint>, LedgerError> {
+        let Ok(size) = i64::try_from(tree_size) else {
             return Ok(None);
         };
-        let cosignatures = ledger_cosignatures::table
-            .filter(ledger_cosignatures::tree_size.eq(row.tree_size))
-            .order(ledger_cosignatures::witness.asc())
-            .load::<CosignatureRow>(&mut *conn)?
-            .into_iter()
-            .map(|c| c.line)
-            .collect();
-        Ok(Some(StoredCheckpoint {
-            tree_size: row.tree_size as u64,
-            root_hash: hash_column(&row.root_hash),
-            issued_at: DateTime::from_timestamp_micros(row.issued_micros).unwrap_or_default(),
-            note: row.note,
-            cosignatures,
-        }))
+        let mut conn = self.store.get()?;
+        let row = ledger_checkpoints::table
+            .find(size)
+            .first::<CheckpointRow>(&mut *conn)
+            .optional()?;
+        row.map(|row| with_cosignatures(&mut conn, row)).transpose()
     }
 
     /// The inclusion proof of entry `seq` in the tree of `tree_size` entries
