@@ -20,16 +20,52 @@ pub fn value(out: &mut Vec<u8>, value: &Json) {
     }
 }
 
-/// Appends `text` as a JSON string literal.
+/// Appends `text` as a JSON string literal. Most strings need no escaping:
+/// they are checked eight bytes at a time and copied whole.
 pub fn string(out: &mut Vec<u8>, text: &str) {
-    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.reserve(text.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(text.as_bytes());
-        out.push(b'"');
-    } else if serde_json::to_writer(&mut *out, text).is_err() {
-        out.extend_from_slice(b"null");
+    if needs_escaping(text.as_bytes()) {
+        if serde_json::to_writer(&mut *out, text).is_err() {
+            out.extend_from_slice(b"null");
+        }
+        return;
     }
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
+}
+
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// True when some byte of `word` is zero (exact for the word as a whole).
+fn has_zero_byte(word: u64) -> bool {
+    word.wrapping_sub(ONES) & !word & HIGHS != 0
+}
+
+/// True when some byte of `word` is below 0x20 (exact for the word as a whole).
+fn has_control_byte(word: u64) -> bool {
+    word.wrapping_sub(ONES * 0x20) & !word & HIGHS != 0
+}
+
+/// True when `bytes` holds a quote, a backslash or a control character.
+fn needs_escaping(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    for chunk in &mut words {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(chunk);
+        let word = u64::from_ne_bytes(eight);
+        if has_control_byte(word)
+            || has_zero_byte(word ^ (ONES * u64::from(b'"')))
+            || has_zero_byte(word ^ (ONES * u64::from(b'\\')))
+        {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// Appends `"key":`.
@@ -64,6 +100,22 @@ mod tests {
             json!({"a": [1, "two", {"three": null}], "b": {"c": false}}),
         ] {
             assert_eq!(written(&v), v.to_string());
+        }
+    }
+
+    #[test]
+    fn every_byte_that_needs_escaping_is_found_at_every_position() {
+        for special in (0u8..0x20).chain([b'"', b'\\']) {
+            for len in 1..20 {
+                for at in 0..len {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = special;
+                    assert!(super::needs_escaping(&bytes), "{special} at {at} of {len}");
+                }
+            }
+        }
+        for harmless in [b' ', b'!', b'#', b'[', b']', 0x7f, 0xc3, 0xff] {
+            assert!(!super::needs_escaping(&[harmless; 19]));
         }
     }
 
