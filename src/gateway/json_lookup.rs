@@ -16,6 +16,17 @@ pub fn get<'m>(map: &'m Map<String, Json>, key: &str) -> Option<&'m Json> {
     }
 }
 
+/// The value under `key`, mutably, if any.
+pub fn get_mut<'m>(map: &'m mut Map<String, Json>, key: &str) -> Option<&'m mut Json> {
+    if map.len() <= SCAN_LIMIT {
+        map.iter_mut()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v)
+    } else {
+        map.get_mut(key)
+    }
+}
+
 /// The object's `__typename`, when it is a string.
 pub fn typename(map: &Map<String, Json>) -> Option<&str> {
     get(map, "__typename").and_then(Json::as_str)
@@ -41,5 +52,14 @@ mod tests {
         assert_eq!(super::get(&large, "k39"), Some(&json!(39)));
         assert_eq!(super::get(&large, "missing"), None);
         assert_eq!(super::typename(&large), Some("T"));
+        let mut small = small;
+        if let Some(a) = super::get_mut(&mut small, "a") {
+            *a = json!(2);
+        }
+        assert_eq!(small.get("a"), Some(&json!(2)));
+        if let Some(k) = super::get_mut(&mut large, "k3") {
+            *k = json!("three");
+        }
+        assert_eq!(large.get("k3"), Some(&json!("three")));
     }
 }

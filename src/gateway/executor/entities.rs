@@ -12,11 +12,12 @@ use serde_json::{Map, Value as Json};
 use super::merge::deep_merge;
 use super::plan::PathStep;
 use super::rewrites;
+use crate::gateway::json_lookup;
 use crate::gateway::response::PathSegment;
 use crate::gateway::schema_index::SchemaIndex;
 
 fn condition_holds(map: &Map<String, Json>, types: &[String], schema: &SchemaIndex) -> bool {
-    match map.get("__typename").and_then(Json::as_str) {
+    match json_lookup::typename(map) {
         Some(typename) => types.iter().any(|t| schema.satisfies(typename, t)),
         None => true,
     }
@@ -42,7 +43,7 @@ pub fn visit<'d>(
         Json::Object(map) => match path.first() {
             None => f(map),
             Some(PathStep::Field(key)) => {
-                if let Some(child) = map.get(key) {
+                if let Some(child) = json_lookup::get(map, key) {
                     visit(child, &path[1..], schema, f);
                 }
             }
@@ -77,7 +78,7 @@ pub fn visit_mut(
         Json::Object(map) => match path.first() {
             None => f(value),
             Some(PathStep::Field(key)) => {
-                if let Some(child) = map.get_mut(key) {
+                if let Some(child) = json_lookup::get_mut(map, key) {
                     visit_mut(child, &path[1..], schema, f);
                 }
             }
@@ -115,7 +116,7 @@ pub fn visit_paths(
         Json::Object(map) => match path.first() {
             None => out.push(current.clone()),
             Some(PathStep::Field(key)) => {
-                if let Some(child) = map.get(key) {
+                if let Some(child) = json_lookup::get(map, key) {
                     current.push(PathSegment::Key(key.clone()));
                     visit_paths(child, &path[1..], schema, current, out);
                     current.pop();
@@ -248,7 +249,7 @@ fn representation(
 ) -> Option<Json> {
     let mut out = Map::new();
     let mut matched = false;
-    let typename = entity.get("__typename").and_then(Json::as_str);
+    let typename = json_lookup::typename(entity);
     for item in &requires.items {
         match item {
             SelectionItem::InlineFragment(fragment) => {
@@ -288,9 +289,12 @@ fn project(
                 // The planner writes internally aliased requirements as
                 // `realName: internalAlias`: read the data under the name,
                 // send it under the alias.
-                let value = source
-                    .get(&field.name)
-                    .or_else(|| field.alias.as_ref().and_then(|a| source.get(a)))?;
+                let value = json_lookup::get(source, &field.name).or_else(|| {
+                    field
+                        .alias
+                        .as_ref()
+                        .and_then(|a| json_lookup::get(source, a))
+                })?;
                 let projected = if field.selections.is_empty() {
                     value.clone()
                 } else {
@@ -299,9 +303,7 @@ fn project(
                 out.insert(field.selection_identifier().to_string(), projected);
             }
             SelectionItem::InlineFragment(fragment) => {
-                let applies = source
-                    .get("__typename")
-                    .and_then(Json::as_str)
+                let applies = json_lookup::typename(source)
                     .is_none_or(|t| schema.satisfies(t, &fragment.type_condition));
                 if applies {
                     project(source, &fragment.selections, schema, out)?;

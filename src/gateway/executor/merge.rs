@@ -2,6 +2,7 @@
 
 use serde_json::Value as Json;
 
+use crate::gateway::json_lookup;
 use crate::gateway::schema_index::SchemaIndex;
 
 /// Merges `source` into `target`. Objects merge key by key, equal-length lists
@@ -12,7 +13,7 @@ pub fn deep_merge(target: &mut Json, source: Json, schema: &SchemaIndex) {
     match (target, source) {
         (Json::Object(t), Json::Object(s)) => {
             for (key, value) in s {
-                match t.get_mut(&key) {
+                match json_lookup::get_mut(t, &key) {
                     Some(existing) => {
                         if key == "__typename" {
                             let placeholder = existing
