@@ -1,17 +1,17 @@
 //! Entity representations: finding the objects a flatten path points at,
-//! building each one's representation from the fetch's `requires` selection,
+//! collecting each one's representation (see `representation`),
 //! deduplicating them, and merging `_entities` results back in the same order.
 
-use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 
-use hive_router_query_planner::ast::selection_item::SelectionItem;
 use hive_router_query_planner::ast::selection_set::SelectionSet;
 use hive_router_query_planner::planner::plan_nodes::FetchRewrite;
+use rustc_hash::FxHashMap;
 use serde_json::{Map, Value as Json};
 
 use super::merge::deep_merge;
 use super::plan::PathStep;
-use super::rewrites;
+use super::representation;
 use crate::gateway::json_lookup;
 use crate::gateway::response::PathSegment;
 use crate::gateway::schema_index::SchemaIndex;
@@ -136,11 +136,14 @@ pub fn visit_paths(
 /// Deduplicated representations and, per visited object, which one it uses.
 #[derive(Default)]
 pub struct Representations {
-    /// Each representation serialized as JSON.
-    pub unique: Vec<String>,
+    /// Each representation as JSON text.
+    pub unique: Vec<Vec<u8>>,
     /// One entry per visited object, in visit order.
     pub slots: Vec<Option<usize>>,
-    index: HashMap<String, usize>,
+    /// Position in `unique` by the keyed hash of the text (the text is
+    /// compared too: a colliding one is merely sent twice).
+    index: FxHashMap<u64, usize>,
+    hasher: RandomState,
 }
 
 impl Representations {
@@ -153,21 +156,32 @@ impl Representations {
         schema: &SchemaIndex,
     ) -> Representations {
         let mut reps = Representations::default();
+        let mut text = Vec::with_capacity(256);
         for path in paths {
             visit(data, path, schema, &mut |entity| {
-                let slot = representation(entity, requires, schema).map(|mut rep| {
-                    rewrites::apply_all(&mut rep, input_rewrites, schema);
-                    let text = rep.to_string();
-                    let next = reps.unique.len();
-                    *reps.index.entry(text.clone()).or_insert_with(|| {
-                        reps.unique.push(text);
-                        next
-                    })
-                });
+                text.clear();
+                let written =
+                    representation::write(entity, requires, input_rewrites, schema, &mut text);
+                let slot = written.then(|| reps.intern(&text));
                 reps.slots.push(slot);
             });
         }
         reps
+    }
+
+    /// The position of `text` in `unique`, added when new.
+    fn intern(&mut self, text: &[u8]) -> usize {
+        let hash = self.hasher.hash_one(text);
+        let next = self.unique.len();
+        match self.index.get(&hash) {
+            Some(&known) if self.unique.get(known).is_some_and(|u| u == text) => return known,
+            Some(_) => {}
+            None => {
+                self.index.insert(hash, next);
+            }
+        }
+        self.unique.push(text.to_vec());
+        next
     }
 
     pub fn is_empty(&self) -> bool {
@@ -181,7 +195,7 @@ impl Representations {
             if i > 0 {
                 body.push(b',');
             }
-            body.extend_from_slice(rep.as_bytes());
+            body.extend_from_slice(rep);
         }
         body.push(b']');
     }
@@ -237,96 +251,5 @@ impl Representations {
             visit_paths(data, path, schema, &mut Vec::new(), &mut all);
         }
         all.into_iter().nth(position)
-    }
-}
-
-/// Projects `entity` through the `requires` selection (`... on T { ... }` at
-/// the top). `None` when no fragment applies or a needed field is missing.
-fn representation(
-    entity: &Map<String, Json>,
-    requires: &SelectionSet,
-    schema: &SchemaIndex,
-) -> Option<Json> {
-    let mut out = Map::new();
-    let mut matched = false;
-    let typename = json_lookup::typename(entity);
-    for item in &requires.items {
-        match item {
-            SelectionItem::InlineFragment(fragment) => {
-                let applies =
-                    typename.is_some_and(|t| schema.satisfies(t, &fragment.type_condition));
-                if applies {
-                    matched = true;
-                    project(entity, &fragment.selections, schema, &mut out)?;
-                }
-            }
-            SelectionItem::Field(_) => {
-                matched = true;
-                project(
-                    entity,
-                    &SelectionSet {
-                        items: vec![item.clone()],
-                    },
-                    schema,
-                    &mut out,
-                )?;
-            }
-            SelectionItem::FragmentSpread(_) => {}
-        }
-    }
-    matched.then_some(Json::Object(out))
-}
-
-fn project(
-    source: &Map<String, Json>,
-    selections: &SelectionSet,
-    schema: &SchemaIndex,
-    out: &mut Map<String, Json>,
-) -> Option<()> {
-    for item in &selections.items {
-        match item {
-            SelectionItem::Field(field) => {
-                // The planner writes internally aliased requirements as
-                // `realName: internalAlias`: read the data under the name,
-                // send it under the alias.
-                let value = json_lookup::get(source, &field.name).or_else(|| {
-                    field
-                        .alias
-                        .as_ref()
-                        .and_then(|a| json_lookup::get(source, a))
-                })?;
-                let projected = if field.selections.is_empty() {
-                    value.clone()
-                } else {
-                    project_value(value, &field.selections, schema)?
-                };
-                out.insert(field.selection_identifier().to_string(), projected);
-            }
-            SelectionItem::InlineFragment(fragment) => {
-                let applies = json_lookup::typename(source)
-                    .is_none_or(|t| schema.satisfies(t, &fragment.type_condition));
-                if applies {
-                    project(source, &fragment.selections, schema, out)?;
-                }
-            }
-            SelectionItem::FragmentSpread(_) => {}
-        }
-    }
-    Some(())
-}
-
-fn project_value(value: &Json, selections: &SelectionSet, schema: &SchemaIndex) -> Option<Json> {
-    match value {
-        Json::Object(map) => {
-            let mut out = Map::new();
-            project(map, selections, schema, &mut out)?;
-            Some(Json::Object(out))
-        }
-        Json::Array(items) => items
-            .iter()
-            .map(|i| project_value(i, selections, schema))
-            .collect::<Option<Vec<_>>>()
-            .map(Json::Array),
-        other => Some(other.clone()),
     }
 }

@@ -6,6 +6,7 @@
 pub mod entities;
 pub mod merge;
 pub mod plan;
+pub mod representation;
 pub mod rewrites;
 
 use std::collections::HashMap;
