@@ -7,6 +7,8 @@
 //! nullable parent with one error at that path): a parent that bubbles has
 //! its bytes cut back and `null` written in their place.
 
+use std::rc::Rc;
+
 use graphql_tools::static_graphql::schema::Type;
 use serde_json::{Map, Value as Json};
 
@@ -15,7 +17,7 @@ use super::json_lookup;
 use super::json_write;
 use super::response::{GraphQLError, PathSegment};
 use super::schema_index::{SchemaIndex, TypeKind};
-use super::shape::{collect_fields, FieldShape, SelectionShape};
+use super::shape::{collect_fields, CollectedFields, FieldShape, SelectionShape};
 use crate::error_code::ErrorCode;
 
 /// A null reached a non-null position: the parent must become null.
@@ -55,12 +57,33 @@ impl Step<'_> {
 
 const NULL: &Json = &Json::Null;
 
+/// The field a value is completed for.
+struct Position<'p> {
+    parent: &'p str,
+    field_name: &'p str,
+    /// The kind of the field's named type.
+    kind: Option<TypeKind>,
+}
+
+/// The fields collected for one selection on one type: every object of that
+/// type under that selection collects the same fields, so it is done once.
+struct CollectedFor<'a> {
+    shapes: Vec<&'a SelectionShape>,
+    object_type: Option<Box<str>>,
+    declared: Box<str>,
+    fields: Rc<CollectedFields<'a>>,
+}
+
+/// Beyond this many distinct selections, fields are collected afresh.
+const COLLECTED_LIMIT: usize = 64;
+
 pub struct Projection<'a> {
     schema: &'a SchemaIndex,
     variables: &'a Map<String, Json>,
     errors: &'a mut Vec<GraphQLError>,
     out: &'a mut Vec<u8>,
     path: Vec<Step<'a>>,
+    collected: Vec<CollectedFor<'a>>,
 }
 
 impl<'a> Projection<'a> {
@@ -77,7 +100,45 @@ impl<'a> Projection<'a> {
             errors,
             out,
             path: Vec::with_capacity(16),
+            collected: Vec::new(),
         }
+    }
+
+    /// The fields of `shapes` that apply to an object of `object_type`.
+    fn collect(
+        &mut self,
+        shapes: &[&'a SelectionShape],
+        object_type: Option<&str>,
+        declared: &str,
+    ) -> Rc<CollectedFields<'a>> {
+        let known = self.collected.iter().find(|c| {
+            c.object_type.as_deref() == object_type
+                && &*c.declared == declared
+                && c.shapes.len() == shapes.len()
+                && c.shapes
+                    .iter()
+                    .zip(shapes)
+                    .all(|(a, b)| std::ptr::eq(*a, *b))
+        });
+        if let Some(known) = known {
+            return known.fields.clone();
+        }
+        let fields = Rc::new(collect_fields(
+            shapes,
+            object_type,
+            declared,
+            self.schema,
+            self.variables,
+        ));
+        if self.collected.len() < COLLECTED_LIMIT {
+            self.collected.push(CollectedFor {
+                shapes: shapes.to_vec(),
+                object_type: object_type.map(Box::from),
+                declared: Box::from(declared),
+                fields: fields.clone(),
+            });
+        }
+        fields
     }
 
     /// Writes the root object; `null` when a null bubbled to the root.
@@ -113,15 +174,15 @@ impl<'a> Projection<'a> {
         declared: &str,
         shapes: &[&'a SelectionShape],
     ) -> Result<(), Bubble> {
-        let collected = collect_fields(shapes, object_type, declared, self.schema, self.variables);
+        let collected = self.collect(shapes, object_type, declared);
         let parent = object_type.unwrap_or(declared);
         self.out.push(b'{');
         for (position, (key, fields)) in collected.iter().enumerate() {
             if position > 0 {
                 self.out.push(b',');
             }
-            json_write::key(self.out, key);
             let field = fields[0];
+            self.out.extend_from_slice(&field.key_json);
             self.path.push(Step::Key(key));
             let written = match field.name.as_str() {
                 "__typename" => {
@@ -153,14 +214,19 @@ impl<'a> Projection<'a> {
         fields: &[&'a FieldShape],
         parent: &str,
     ) -> Result<Written, Bubble> {
+        let at = Position {
+            parent,
+            field_name: &field.name,
+            kind: field.kind,
+        };
         if field.selection.is_empty() {
-            return self.value(raw, &field.ty, &[], parent, &field.name);
+            return self.value(raw, &field.ty, &[], &at);
         }
         if let [only] = fields {
-            return self.value(raw, &field.ty, &[&only.selection], parent, &field.name);
+            return self.value(raw, &field.ty, &[&only.selection], &at);
         }
         let shapes: Vec<&SelectionShape> = fields.iter().map(|f| &f.selection).collect();
-        self.value(raw, &field.ty, &shapes, parent, &field.name)
+        self.value(raw, &field.ty, &shapes, &at)
     }
 
     fn value(
@@ -168,12 +234,14 @@ impl<'a> Projection<'a> {
         raw: &Json,
         ty: &Type,
         shapes: &[&'a SelectionShape],
-        parent: &str,
-        field_name: &str,
+        at: &Position<'_>,
     ) -> Result<Written, Bubble> {
+        let Position {
+            parent, field_name, ..
+        } = *at;
         match ty {
             Type::NonNullType(inner) => {
-                let written = self.value(raw, inner, shapes, parent, field_name)?;
+                let written = self.value(raw, inner, shapes, at)?;
                 if written == Written::Null {
                     self.null_error(parent, field_name);
                     return Err(Bubble);
@@ -190,7 +258,7 @@ impl<'a> Projection<'a> {
                             self.out.push(b',');
                         }
                         self.path.push(Step::Index(index));
-                        let completed = self.value(item, inner, shapes, parent, field_name);
+                        let completed = self.value(item, inner, shapes, at);
                         self.path.pop();
                         if completed.is_err() {
                             self.cut_to_null(start);
@@ -211,7 +279,7 @@ impl<'a> Projection<'a> {
                 if raw.is_null() {
                     return Ok(self.null());
                 }
-                match self.schema.kind(name) {
+                match at.kind {
                     Some(TypeKind::Enum) => {
                         let known = raw.as_str().is_some_and(|v| {
                             self.schema
@@ -321,8 +389,10 @@ mod tests {
     use crate::gateway::shape;
 
     const SDL: &str = r#"
-        type Query { me: User, users: [User!], names: [String!]! }
-        type User { id: ID!, name: String, friend: User, role: Role }
+        type Query { me: User, users: [User!], names: [String!]!, nodes: [Node] }
+        interface Node { id: ID! }
+        type User implements Node { id: ID!, name: String, friend: User, role: Role }
+        type Bot implements Node { id: ID!, model: String }
         enum Role { ADMIN, MEMBER }
     "#;
 
@@ -382,6 +452,23 @@ mod tests {
         let (data, errors) = project("{ names }", json!({"names": ["a", null]}));
         assert_eq!(data, "null");
         assert_eq!(errors, vec![r#"["names",1]"#]);
+    }
+
+    #[test]
+    fn objects_of_different_types_in_one_list_get_their_own_fields() {
+        let (data, errors) = project(
+            "{ nodes { id ... on User { name } ... on Bot { model __typename } } }",
+            json!({"nodes": [
+                {"__typename": "User", "id": "1", "name": "a", "model": "x"},
+                {"__typename": "Bot", "id": "2", "name": "b", "model": "m"},
+                {"__typename": "User", "id": "3", "name": "c"}
+            ]}),
+        );
+        assert_eq!(
+            data,
+            r#"{"nodes":[{"id":"1","name":"a"},{"id":"2","model":"m","__typename":"Bot"},{"id":"3","name":"c"}]}"#
+        );
+        assert!(errors.is_empty());
     }
 
     #[test]
