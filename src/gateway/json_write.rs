@@ -21,7 +21,7 @@ pub fn value(out: &mut Vec<u8>, value: &Json) {
 }
 
 /// Appends `text` as a JSON string literal. Most strings need no escaping:
-/// they are checked eight bytes at a time and copied whole.
+/// they are checked sixteen bytes at a time and copied whole.
 pub fn string(out: &mut Vec<u8>, text: &str) {
     if needs_escaping(text.as_bytes()) {
         if serde_json::to_writer(&mut *out, text).is_err() {
@@ -37,35 +37,41 @@ pub fn string(out: &mut Vec<u8>, text: &str) {
 
 const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
 const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+const QUOTES: u64 = u64::from_ne_bytes([b'"'; 8]);
+const BACKSLASHES: u64 = u64::from_ne_bytes([b'\\'; 8]);
 
-/// True when some byte of `word` is zero (exact for the word as a whole).
-fn has_zero_byte(word: u64) -> bool {
-    word.wrapping_sub(ONES) & !word & HIGHS != 0
+/// High bits set where a byte of `word` is below 0x20, a quote or a
+/// backslash. A set bit may be spurious only above a true one, so the
+/// mask is zero exactly when no byte needs escaping.
+fn escape_mask(word: u64) -> u64 {
+    let zero_mask = |v: u64| v.wrapping_sub(ONES) & !v;
+    (word.wrapping_sub(ONES * 0x20) & !word)
+        | zero_mask(word ^ QUOTES)
+        | zero_mask(word ^ BACKSLASHES)
 }
 
-/// True when some byte of `word` is below 0x20 (exact for the word as a whole).
-fn has_control_byte(word: u64) -> bool {
-    word.wrapping_sub(ONES * 0x20) & !word & HIGHS != 0
+fn word(bytes: &[u8]) -> u64 {
+    let mut eight = [0u8; 8];
+    eight.copy_from_slice(bytes);
+    u64::from_ne_bytes(eight)
 }
 
 /// True when `bytes` holds a quote, a backslash or a control character.
 fn needs_escaping(bytes: &[u8]) -> bool {
-    let mut words = bytes.chunks_exact(8);
-    for chunk in &mut words {
-        let mut eight = [0u8; 8];
-        eight.copy_from_slice(chunk);
-        let word = u64::from_ne_bytes(eight);
-        if has_control_byte(word)
-            || has_zero_byte(word ^ (ONES * u64::from(b'"')))
-            || has_zero_byte(word ^ (ONES * u64::from(b'\\')))
-        {
+    let mut pairs = bytes.chunks_exact(16);
+    for pair in &mut pairs {
+        let (low, high) = pair.split_at(8);
+        if (escape_mask(word(low)) | escape_mask(word(high))) & HIGHS != 0 {
             return true;
         }
     }
-    words
-        .remainder()
-        .iter()
-        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    let rest = pairs.remainder();
+    if rest.len() >= 8 {
+        // The last eight bytes, overlapping what was already checked.
+        let (head, tail) = (&rest[..8], &rest[rest.len() - 8..]);
+        return (escape_mask(word(head)) | escape_mask(word(tail))) & HIGHS != 0;
+    }
+    rest.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// Appends `"key":`.
@@ -106,7 +112,7 @@ mod tests {
     #[test]
     fn every_byte_that_needs_escaping_is_found_at_every_position() {
         for special in (0u8..0x20).chain([b'"', b'\\']) {
-            for len in 1..20 {
+            for len in 1..40 {
                 for at in 0..len {
                     let mut bytes = vec![b'a'; len];
                     bytes[at] = special;
@@ -115,7 +121,9 @@ mod tests {
             }
         }
         for harmless in [b' ', b'!', b'#', b'[', b']', 0x7f, 0xc3, 0xff] {
-            assert!(!super::needs_escaping(&[harmless; 19]));
+            for len in 0..40 {
+                assert!(!super::needs_escaping(&vec![harmless; len]));
+            }
         }
     }
 
