@@ -111,14 +111,15 @@ impl<'a> Projection<'a> {
         object_type: Option<&str>,
         declared: &str,
     ) -> Rc<CollectedFields<'a>> {
+        // Pointer comparisons first: they rule out most entries.
         let known = self.collected.iter().find(|c| {
-            c.object_type.as_deref() == object_type
-                && &*c.declared == declared
-                && c.shapes.len() == shapes.len()
+            c.shapes.len() == shapes.len()
                 && c.shapes
                     .iter()
                     .zip(shapes)
                     .all(|(a, b)| std::ptr::eq(*a, *b))
+                && c.object_type.as_deref() == object_type
+                && &*c.declared == declared
         });
         if let Some(known) = known {
             return known.fields.clone();
