@@ -2,11 +2,11 @@
 //! collecting each one's representation (see `representation`),
 //! deduplicating them, and merging `_entities` results back in the same order.
 
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 
 use hive_router_query_planner::ast::selection_set::SelectionSet;
 use hive_router_query_planner::planner::plan_nodes::FetchRewrite;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde_json::{Map, Value as Json};
 
 use super::merge::deep_merge;
@@ -140,10 +140,11 @@ pub struct Representations {
     pub unique: Vec<Vec<u8>>,
     /// One entry per visited object, in visit order.
     pub slots: Vec<Option<usize>>,
-    /// Position in `unique` by the keyed hash of the text (the text is
-    /// compared too: a colliding one is merely sent twice).
+    /// Position in `unique` by the hash of the text. The text is compared
+    /// too, and a text whose hash is taken by another is only added, never
+    /// indexed: colliding texts (even crafted ones) are merely sent twice,
+    /// so a fast unkeyed hash is safe here.
     index: FxHashMap<u64, usize>,
-    hasher: RandomState,
 }
 
 impl Representations {
@@ -171,7 +172,7 @@ impl Representations {
 
     /// The position of `text` in `unique`, added when new.
     fn intern(&mut self, text: &[u8]) -> usize {
-        let hash = self.hasher.hash_one(text);
+        let hash = FxBuildHasher.hash_one(text);
         let next = self.unique.len();
         match self.index.get(&hash) {
             Some(&known) if self.unique.get(known).is_some_and(|u| u == text) => return known,
