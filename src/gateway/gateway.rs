@@ -3,6 +3,7 @@
 //! response).
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -205,16 +206,23 @@ impl Gateway {
             }
             None => (Json::Object(Map::new()), Vec::new()),
         };
-        let mut json = Vec::with_capacity(4096);
+        let hint = prepared.response_size_hint.load(Ordering::Relaxed);
+        let mut json = Vec::with_capacity(hint.clamp(4096, MAX_SIZE_HINT));
         json.extend_from_slice(DATA_PREFIX);
         Projection::new(&self.supergraph.api, &variables, &mut errors, &mut json).root(
             &data,
             &prepared.root_type,
             &prepared.shape,
         );
+        prepared
+            .response_size_hint
+            .store(json.len() + json.len() / 8, Ordering::Relaxed);
         Ok(Executed { json, errors })
     }
 }
+
+/// The largest response buffer reserved up front from an earlier response.
+const MAX_SIZE_HINT: usize = 4 << 20;
 
 /// Every executed response starts so; the projection writes `data` after it.
 const DATA_PREFIX: &[u8] = b"{\"data\":";
