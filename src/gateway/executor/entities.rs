@@ -9,7 +9,7 @@ use hive_router_query_planner::planner::plan_nodes::FetchRewrite;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde_json::{Map, Value as Json};
 
-use super::merge::deep_merge;
+use super::merge::{deep_merge, deep_merge_ref};
 use super::plan::PathStep;
 use super::representation;
 use crate::gateway::json_lookup;
@@ -202,7 +202,7 @@ impl Representations {
     }
 
     /// Merges `results[i]` into every object that sent representation `i`
-    /// (moved into its last user, cloned for the others).
+    /// (moved into its last user, copied from for the others).
     pub fn merge_back(
         &self,
         data: &mut Json,
@@ -227,12 +227,11 @@ impl Representations {
                 };
                 *left -= 1;
                 if result.is_object() {
-                    let value = if *left == 0 {
-                        std::mem::take(result)
+                    if *left == 0 {
+                        deep_merge(entity, std::mem::take(result), schema);
                     } else {
-                        result.clone()
-                    };
-                    deep_merge(entity, value, schema);
+                        deep_merge_ref(entity, result, schema);
+                    }
                 }
             });
         }
