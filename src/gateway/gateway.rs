@@ -3,6 +3,7 @@
 //! response).
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use super::operation::OperationKind;
 use super::prepare::{operation_kind, prepare};
 use super::projection::Projection;
 use super::request::GraphQLRequest;
-use super::response::{GraphQLError, GraphQLResponse};
+use super::response::{to_json, GraphQLError, GraphQLResponse, ResponseBody};
 use super::supergraph::Supergraph;
 use super::transport::SubgraphTransport;
 use crate::error_code::ErrorCode;
@@ -145,39 +146,51 @@ impl Gateway {
         request: GraphQLRequest,
         headers: &[(String, String)],
     ) -> GraphQLResponse {
-        let query = match query_of(&request) {
-            Ok(q) => q,
-            Err(response) => return response,
-        };
-        let prepared = match prepare(&self.supergraph, query, request.operation_name.as_deref()) {
-            Ok(p) => p,
-            Err(errors) => {
-                return GraphQLResponse {
-                    data: None,
-                    errors,
-                    extensions: Map::new(),
-                }
-            }
-        };
+        match self.run(request, headers).await {
+            Ok(executed) => executed.into_response(),
+            Err(response) => response,
+        }
+    }
+
+    /// As [`Gateway::execute`], answering with the response's JSON text:
+    /// `data` is written while it is shaped, never held as a tree.
+    pub async fn execute_to_json(&self, request: GraphQLRequest) -> ResponseBody {
+        match self.run(request, &[]).await {
+            Ok(executed) => executed.into_body(),
+            Err(response) => ResponseBody::of(&response),
+        }
+    }
+
+    /// Prepares, executes and shapes one request; a request error is `Err`.
+    async fn run(
+        &self,
+        request: GraphQLRequest,
+        headers: &[(String, String)],
+    ) -> Result<Executed, GraphQLResponse> {
+        let query = query_of(&request)?;
+        let prepared = prepare(&self.supergraph, query, request.operation_name.as_deref())
+            .map_err(|errors| GraphQLResponse {
+                data: None,
+                errors,
+                extensions: Map::new(),
+            })?;
         if prepared.kind == OperationKind::Subscription {
-            return GraphQLResponse::request_error(GraphQLError::new(
+            return Err(GraphQLResponse::request_error(GraphQLError::new(
                 "Subscriptions are not served over this transport.",
                 ErrorCode::BadUserInput,
-            ));
+            )));
         }
-        let variables = match super::variables::coerce_variables(
+        let variables = super::variables::coerce_variables(
             &prepared.variable_definitions,
             request.variables.as_ref(),
             &self.supergraph.api,
-        ) {
-            Ok(v) => v,
-            Err(e) => {
-                return GraphQLResponse::request_error(GraphQLError::new(
-                    e.to_string(),
-                    ErrorCode::BadUserInput,
-                ))
-            }
-        };
+        )
+        .map_err(|e| {
+            GraphQLResponse::request_error(GraphQLError::new(
+                e.to_string(),
+                ErrorCode::BadUserInput,
+            ))
+        })?;
         let (data, mut errors) = match prepared.plan.as_ref().and_then(|p| p.root.as_ref()) {
             Some(root) => {
                 let executor = Executor::new(
@@ -193,14 +206,54 @@ impl Gateway {
             }
             None => (Json::Object(Map::new()), Vec::new()),
         };
-        let data = Projection::new(&self.supergraph.api, &variables, &mut errors).root(
-            data,
+        let hint = prepared.response_size_hint.load(Ordering::Relaxed);
+        let mut json = Vec::with_capacity(hint.clamp(4096, MAX_SIZE_HINT));
+        json.extend_from_slice(DATA_PREFIX);
+        Projection::new(&self.supergraph.api, &variables, &mut errors, &mut json).root(
+            &data,
             &prepared.root_type,
             &prepared.shape,
         );
+        prepared
+            .response_size_hint
+            .store(json.len() + json.len() / 8, Ordering::Relaxed);
+        Ok(Executed { json, errors })
+    }
+}
+
+/// The largest response buffer reserved up front from an earlier response.
+const MAX_SIZE_HINT: usize = 4 << 20;
+
+/// Every executed response starts so; the projection writes `data` after it.
+const DATA_PREFIX: &[u8] = b"{\"data\":";
+
+/// An executed request: its response text up to and including `data`, and
+/// the errors to follow it.
+struct Executed {
+    json: Vec<u8>,
+    errors: Vec<GraphQLError>,
+}
+
+impl Executed {
+    fn into_body(self) -> ResponseBody {
+        let Executed { mut json, errors } = self;
+        if !errors.is_empty() {
+            json.extend_from_slice(b",\"errors\":");
+            json.extend_from_slice(&to_json(&errors));
+        }
+        json.push(b'}');
+        ResponseBody {
+            json,
+            is_request_error: false,
+        }
+    }
+
+    fn into_response(self) -> GraphQLResponse {
+        // The projection writes well-formed JSON: reading it back cannot fail.
+        let data = serde_json::from_slice(&self.json[DATA_PREFIX.len()..]).unwrap_or(Json::Null);
         GraphQLResponse {
             data: Some(data),
-            errors,
+            errors: self.errors,
             extensions: Map::new(),
         }
     }

@@ -7,6 +7,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use graphql_tools::static_graphql::query::{
@@ -38,6 +39,10 @@ pub struct PreparedOperation {
     pub shape: SelectionShape,
     /// `None` when only introspection or `__typename` is asked at the root.
     pub plan: Option<Arc<ExecutablePlan>>,
+    /// The length of the last response written for this operation: the next
+    /// response buffer starts that large instead of growing (and copying)
+    /// its way there.
+    pub response_size_hint: AtomicUsize,
 }
 
 fn document_key(query: &str, operation_name: Option<&str>) -> DocumentKey {
@@ -170,6 +175,7 @@ fn prepare_uncached(
         root_type,
         shape,
         plan,
+        response_size_hint: AtomicUsize::new(0),
     })
 }
 

@@ -82,3 +82,27 @@ impl GraphQLResponse {
         self.data.is_none()
     }
 }
+
+/// A response as the client receives it: its JSON text.
+#[derive(Debug, Clone)]
+pub struct ResponseBody {
+    pub json: Vec<u8>,
+    /// The request failed before execution (no `data` entry).
+    pub is_request_error: bool,
+}
+
+impl ResponseBody {
+    /// The JSON text of `response`.
+    pub fn of(response: &GraphQLResponse) -> ResponseBody {
+        ResponseBody {
+            json: to_json(response),
+            is_request_error: response.is_request_error(),
+        }
+    }
+}
+
+/// The JSON text of any response type (one response or a batch of them).
+pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    // Response types hold only strings, numbers and JSON values: they always serialize.
+    serde_json::to_vec(value).unwrap_or_else(|_| br#"{"errors":[{"message":"the response could not be serialized","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#.to_vec())
+}

@@ -1,9 +1,12 @@
 //! Fast look-ups over a schema document: type kinds, field types, possible
 //! types of abstract types, enum values and input fields. Built once per
-//! supergraph for the public API schema and for the full supergraph.
+//! supergraph for the public API schema and for the full supergraph. The keys
+//! are the schema's own names, not request input, so the maps use the fast
+//! unkeyed Fx hash: execution asks them several times per response object.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use graphql_tools::static_graphql::schema::{
     Definition, Document, Field, InputValue, Type, TypeDefinition,
@@ -49,18 +52,18 @@ fn is_internal_name(name: &str) -> bool {
 
 impl SchemaIndex {
     pub fn from_document(document: Arc<Document>) -> SchemaIndex {
-        let mut types: HashMap<String, TypeInfo> = HashMap::new();
+        let mut types: HashMap<String, TypeInfo> = HashMap::default();
         let mut implementations: Vec<(String, String)> = Vec::new();
         let mut query_type = "Query".to_string();
         let mut mutation_type = None;
         let mut subscription_type = None;
         let mut saw_schema = false;
-        let mut definitions = HashMap::new();
+        let mut definitions = HashMap::default();
         let empty = |kind| TypeInfo {
             kind,
-            fields: HashMap::new(),
-            possible_types: HashSet::new(),
-            enum_values: HashSet::new(),
+            fields: HashMap::default(),
+            possible_types: HashSet::default(),
+            enum_values: HashSet::default(),
             input_fields: Vec::new(),
         };
         let fields_of = |fields: &[Field]| {

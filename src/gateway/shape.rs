@@ -12,7 +12,8 @@ use graphql_tools::static_graphql::query::{
 use graphql_tools::static_graphql::schema::Type;
 use serde_json::{Map, Value as Json};
 
-use super::schema_index::{named_type, SchemaIndex};
+use super::json_write;
+use super::schema_index::{named_type, SchemaIndex, TypeKind};
 
 /// Where a `@skip`/`@include` condition gets its boolean.
 #[derive(Debug, Clone)]
@@ -44,9 +45,13 @@ pub fn conditions_hold(conditions: &[Condition], variables: &Map<String, Json>) 
 #[derive(Debug)]
 pub struct FieldShape {
     pub response_key: String,
+    /// `"response_key":`, ready to write.
+    pub key_json: Box<[u8]>,
     pub name: String,
     /// Declared type in the public schema.
     pub ty: Type,
+    /// The kind of the declared type's named type.
+    pub kind: Option<TypeKind>,
     pub arguments: Vec<(String, Value)>,
     pub conditions: Vec<Condition>,
     pub selection: SelectionShape,
@@ -165,9 +170,14 @@ impl Compiler<'_> {
                     } else {
                         self.selection(&field.selection_set, named_type(&ty), depth + 1)?
                     };
+                    let response_key = field.alias.clone().unwrap_or_else(|| field.name.clone());
+                    let mut key_json = Vec::with_capacity(response_key.len() + 3);
+                    json_write::key(&mut key_json, &response_key);
                     items.push(ShapeItem::Field(FieldShape {
-                        response_key: field.alias.clone().unwrap_or_else(|| field.name.clone()),
+                        key_json: key_json.into_boxed_slice(),
+                        response_key,
                         name: field.name.clone(),
+                        kind: self.schema.kind(named_type(&ty)),
                         ty,
                         arguments: field.arguments.clone(),
                         conditions: conditions(&field.directives),

@@ -16,7 +16,10 @@ use super::dedup::{DedupKey, SharedReply};
 use super::media::{self, ResponseMedia};
 use super::{graphiql, HttpState};
 use crate::error_code::ErrorCode;
-use crate::gateway::{Gateway, GraphQLError, GraphQLRequest, GraphQLResponse, OperationKind};
+use crate::gateway::response::to_json;
+use crate::gateway::{
+    Gateway, GraphQLError, GraphQLRequest, GraphQLResponse, OperationKind, ResponseBody,
+};
 
 /// POST /graphql
 pub async fn post(
@@ -48,12 +51,12 @@ pub async fn post(
         Err(error) => return reply(media, StatusCode::BAD_REQUEST, &unreadable(&error)),
     };
     let Some(dedup) = state.inbound_dedup.as_ref() else {
-        let response = gateway.execute(one).await;
-        return reply(media, status_for(media, &response), &response);
+        let body = gateway.execute_to_json(one).await;
+        return reply_json(media, status_for(media, &body), body.json);
     };
     if gateway.prepared_kind(&one) != Some(OperationKind::Query) {
-        let response = gateway.execute(one).await;
-        return reply(media, status_for(media, &response), &response);
+        let body = gateway.execute_to_json(one).await;
+        return reply_json(media, status_for(media, &body), body.json);
     }
     let key = DedupKey {
         gateway: Arc::as_ptr(&gateway) as usize,
@@ -66,11 +69,11 @@ pub async fn post(
     };
     let shared = dedup
         .run(key, async move {
-            let response = gateway.execute(one).await;
+            let body = gateway.execute_to_json(one).await;
             SharedReply {
-                status: status_for(media, &response),
+                status: status_for(media, &body),
                 content_type: media.content_type(),
-                body: Bytes::from(serialize(&response)),
+                body: Bytes::from(body.json),
             }
         })
         .await;
@@ -95,17 +98,21 @@ async fn post_batch(media: ResponseMedia, body: &[u8], gateway: &Gateway) -> Htt
         }
         Err(error) => return reply(media, StatusCode::BAD_REQUEST, &unreadable(&error)),
     };
-    let mut responses = Vec::with_capacity(items.len());
-    for item in items {
-        let response = match serde_json::from_value::<GraphQLRequest>(item) {
-            Ok(one) => gateway.execute(one).await,
-            Err(error) => unreadable(&error),
+    let mut json = vec![b'['];
+    for (index, item) in items.into_iter().enumerate() {
+        if index > 0 {
+            json.push(b',');
+        }
+        let body = match serde_json::from_value::<GraphQLRequest>(item) {
+            Ok(one) => gateway.execute_to_json(one).await,
+            Err(error) => ResponseBody::of(&unreadable(&error)),
         };
-        responses.push(response);
+        json.extend_from_slice(&body.json);
     }
+    json.push(b']');
     HttpResponse::Ok()
         .content_type(media.content_type())
-        .body(serialize(&responses))
+        .body(json)
 }
 
 /// GET /graphql: queries in the URL, or GraphiQL for a browser.
@@ -145,10 +152,13 @@ pub async fn get(
                     ErrorCode::BadUserInput,
                 )));
         }
-        Err(response) => return reply(media, status_for(media, &response), &response),
+        Err(response) => {
+            let body = ResponseBody::of(&response);
+            return reply_json(media, status_for(media, &body), body.json);
+        }
     }
-    let response = gateway.execute(graphql_request).await;
-    reply(media, status_for(media, &response), &response)
+    let body = gateway.execute_to_json(graphql_request).await;
+    reply_json(media, status_for(media, &body), body.json)
 }
 
 /// Any other method on /graphql.
@@ -184,11 +194,9 @@ fn request_from_params(params: &HashMap<String, String>) -> Result<GraphQLReques
 /// Status by the GraphQL-over-HTTP rules: with `application/graphql-response+json`
 /// a request error (no `data`) is a 400; with `application/json` every
 /// well-formed request gets 200.
-fn status_for(media: ResponseMedia, response: &GraphQLResponse) -> StatusCode {
+fn status_for(media: ResponseMedia, body: &ResponseBody) -> StatusCode {
     match media {
-        ResponseMedia::GraphQLResponseJson if response.is_request_error() => {
-            StatusCode::BAD_REQUEST
-        }
+        ResponseMedia::GraphQLResponseJson if body.is_request_error => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     }
 }
@@ -206,15 +214,14 @@ fn unreadable(error: &serde_json::Error) -> GraphQLResponse {
     GraphQLResponse::request_error(GraphQLError::new(message, ErrorCode::BadUserInput))
 }
 
-fn serialize<T: serde::Serialize>(value: &T) -> Vec<u8> {
-    // Our response types hold only strings, numbers and JSON values: they always serialize.
-    serde_json::to_vec(value).unwrap_or_else(|_| br#"{"errors":[{"message":"the response could not be serialized","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#.to_vec())
+fn reply(media: ResponseMedia, status: StatusCode, response: &GraphQLResponse) -> HttpResponse {
+    reply_json(media, status, to_json(response))
 }
 
-fn reply(media: ResponseMedia, status: StatusCode, response: &GraphQLResponse) -> HttpResponse {
+fn reply_json(media: ResponseMedia, status: StatusCode, json: Vec<u8>) -> HttpResponse {
     HttpResponse::build(status)
         .content_type(media.content_type())
-        .body(serialize(response))
+        .body(json)
 }
 
 fn not_ready(media: ResponseMedia) -> HttpResponse {

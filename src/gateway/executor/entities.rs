@@ -1,22 +1,23 @@
 //! Entity representations: finding the objects a flatten path points at,
-//! building each one's representation from the fetch's `requires` selection,
+//! collecting each one's representation (see `representation`),
 //! deduplicating them, and merging `_entities` results back in the same order.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 
-use hive_router_query_planner::ast::selection_item::SelectionItem;
 use hive_router_query_planner::ast::selection_set::SelectionSet;
 use hive_router_query_planner::planner::plan_nodes::FetchRewrite;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde_json::{Map, Value as Json};
 
-use super::merge::deep_merge;
+use super::merge::{deep_merge, deep_merge_ref};
 use super::plan::PathStep;
-use super::rewrites;
+use super::representation;
+use crate::gateway::json_lookup;
 use crate::gateway::response::PathSegment;
 use crate::gateway::schema_index::SchemaIndex;
 
 fn condition_holds(map: &Map<String, Json>, types: &[String], schema: &SchemaIndex) -> bool {
-    match map.get("__typename").and_then(Json::as_str) {
+    match json_lookup::typename(map) {
         Some(typename) => types.iter().any(|t| schema.satisfies(typename, t)),
         None => true,
     }
@@ -42,7 +43,7 @@ pub fn visit<'d>(
         Json::Object(map) => match path.first() {
             None => f(map),
             Some(PathStep::Field(key)) => {
-                if let Some(child) = map.get(key) {
+                if let Some(child) = json_lookup::get(map, key) {
                     visit(child, &path[1..], schema, f);
                 }
             }
@@ -77,7 +78,7 @@ pub fn visit_mut(
         Json::Object(map) => match path.first() {
             None => f(value),
             Some(PathStep::Field(key)) => {
-                if let Some(child) = map.get_mut(key) {
+                if let Some(child) = json_lookup::get_mut(map, key) {
                     visit_mut(child, &path[1..], schema, f);
                 }
             }
@@ -115,7 +116,7 @@ pub fn visit_paths(
         Json::Object(map) => match path.first() {
             None => out.push(current.clone()),
             Some(PathStep::Field(key)) => {
-                if let Some(child) = map.get(key) {
+                if let Some(child) = json_lookup::get(map, key) {
                     current.push(PathSegment::Key(key.clone()));
                     visit_paths(child, &path[1..], schema, current, out);
                     current.pop();
@@ -135,11 +136,15 @@ pub fn visit_paths(
 /// Deduplicated representations and, per visited object, which one it uses.
 #[derive(Default)]
 pub struct Representations {
-    /// Each representation serialized as JSON.
-    pub unique: Vec<String>,
+    /// Each representation as JSON text.
+    pub unique: Vec<Vec<u8>>,
     /// One entry per visited object, in visit order.
     pub slots: Vec<Option<usize>>,
-    index: HashMap<String, usize>,
+    /// Position in `unique` by the hash of the text. The text is compared
+    /// too, and a text whose hash is taken by another is only added, never
+    /// indexed: colliding texts (even crafted ones) are merely sent twice,
+    /// so a fast unkeyed hash is safe here.
+    index: FxHashMap<u64, usize>,
 }
 
 impl Representations {
@@ -152,21 +157,32 @@ impl Representations {
         schema: &SchemaIndex,
     ) -> Representations {
         let mut reps = Representations::default();
+        let mut text = Vec::with_capacity(256);
         for path in paths {
             visit(data, path, schema, &mut |entity| {
-                let slot = representation(entity, requires, schema).map(|mut rep| {
-                    rewrites::apply_all(&mut rep, input_rewrites, schema);
-                    let text = rep.to_string();
-                    let next = reps.unique.len();
-                    *reps.index.entry(text.clone()).or_insert_with(|| {
-                        reps.unique.push(text);
-                        next
-                    })
-                });
+                text.clear();
+                let written =
+                    representation::write(entity, requires, input_rewrites, schema, &mut text);
+                let slot = written.then(|| reps.intern(&text));
                 reps.slots.push(slot);
             });
         }
         reps
+    }
+
+    /// The position of `text` in `unique`, added when new.
+    fn intern(&mut self, text: &[u8]) -> usize {
+        let hash = FxBuildHasher.hash_one(text);
+        let next = self.unique.len();
+        match self.index.get(&hash) {
+            Some(&known) if self.unique.get(known).is_some_and(|u| u == text) => return known,
+            Some(_) => {}
+            None => {
+                self.index.insert(hash, next);
+            }
+        }
+        self.unique.push(text.to_vec());
+        next
     }
 
     pub fn is_empty(&self) -> bool {
@@ -180,13 +196,13 @@ impl Representations {
             if i > 0 {
                 body.push(b',');
             }
-            body.extend_from_slice(rep.as_bytes());
+            body.extend_from_slice(rep);
         }
         body.push(b']');
     }
 
     /// Merges `results[i]` into every object that sent representation `i`
-    /// (moved into its last user, cloned for the others).
+    /// (moved into its last user, copied from for the others).
     pub fn merge_back(
         &self,
         data: &mut Json,
@@ -211,12 +227,11 @@ impl Representations {
                 };
                 *left -= 1;
                 if result.is_object() {
-                    let value = if *left == 0 {
-                        std::mem::take(result)
+                    if *left == 0 {
+                        deep_merge(entity, std::mem::take(result), schema);
                     } else {
-                        result.clone()
-                    };
-                    deep_merge(entity, value, schema);
+                        deep_merge_ref(entity, result, schema);
+                    }
                 }
             });
         }
@@ -236,95 +251,5 @@ impl Representations {
             visit_paths(data, path, schema, &mut Vec::new(), &mut all);
         }
         all.into_iter().nth(position)
-    }
-}
-
-/// Projects `entity` through the `requires` selection (`... on T { ... }` at
-/// the top). `None` when no fragment applies or a needed field is missing.
-fn representation(
-    entity: &Map<String, Json>,
-    requires: &SelectionSet,
-    schema: &SchemaIndex,
-) -> Option<Json> {
-    let mut out = Map::new();
-    let mut matched = false;
-    let typename = entity.get("__typename").and_then(Json::as_str);
-    for item in &requires.items {
-        match item {
-            SelectionItem::InlineFragment(fragment) => {
-                let applies =
-                    typename.is_some_and(|t| schema.satisfies(t, &fragment.type_condition));
-                if applies {
-                    matched = true;
-                    project(entity, &fragment.selections, schema, &mut out)?;
-                }
-            }
-            SelectionItem::Field(_) => {
-                matched = true;
-                project(
-                    entity,
-                    &SelectionSet {
-                        items: vec![item.clone()],
-                    },
-                    schema,
-                    &mut out,
-                )?;
-            }
-            SelectionItem::FragmentSpread(_) => {}
-        }
-    }
-    matched.then_some(Json::Object(out))
-}
-
-fn project(
-    source: &Map<String, Json>,
-    selections: &SelectionSet,
-    schema: &SchemaIndex,
-    out: &mut Map<String, Json>,
-) -> Option<()> {
-    for item in &selections.items {
-        match item {
-            SelectionItem::Field(field) => {
-                // The planner writes internally aliased requirements as
-                // `realName: internalAlias`: read the data under the name,
-                // send it under the alias.
-                let value = source
-                    .get(&field.name)
-                    .or_else(|| field.alias.as_ref().and_then(|a| source.get(a)))?;
-                let projected = if field.selections.is_empty() {
-                    value.clone()
-                } else {
-                    project_value(value, &field.selections, schema)?
-                };
-                out.insert(field.selection_identifier().to_string(), projected);
-            }
-            SelectionItem::InlineFragment(fragment) => {
-                let applies = source
-                    .get("__typename")
-                    .and_then(Json::as_str)
-                    .is_none_or(|t| schema.satisfies(t, &fragment.type_condition));
-                if applies {
-                    project(source, &fragment.selections, schema, out)?;
-                }
-            }
-            SelectionItem::FragmentSpread(_) => {}
-        }
-    }
-    Some(())
-}
-
-fn project_value(value: &Json, selections: &SelectionSet, schema: &SchemaIndex) -> Option<Json> {
-    match value {
-        Json::Object(map) => {
-            let mut out = Map::new();
-            project(map, selections, schema, &mut out)?;
-            Some(Json::Object(out))
-        }
-        Json::Array(items) => items
-            .iter()
-            .map(|i| project_value(i, selections, schema))
-            .collect::<Option<Vec<_>>>()
-            .map(Json::Array),
-        other => Some(other.clone()),
     }
 }

@@ -2,6 +2,7 @@
 
 use serde_json::Value as Json;
 
+use crate::gateway::json_lookup;
 use crate::gateway::schema_index::SchemaIndex;
 
 /// Merges `source` into `target`. Objects merge key by key, equal-length lists
@@ -12,7 +13,7 @@ pub fn deep_merge(target: &mut Json, source: Json, schema: &SchemaIndex) {
     match (target, source) {
         (Json::Object(t), Json::Object(s)) => {
             for (key, value) in s {
-                match t.get_mut(&key) {
+                match json_lookup::get_mut(t, &key) {
                     Some(existing) => {
                         if key == "__typename" {
                             let placeholder = existing
@@ -38,5 +39,78 @@ pub fn deep_merge(target: &mut Json, source: Json, schema: &SchemaIndex) {
         }
         (_, Json::Null) => {}
         (t, s) => *t = s,
+    }
+}
+
+/// As [`deep_merge`], from a borrowed `source`: only what `target` takes is
+/// copied (one `_entities` result merged into every object that sent the
+/// same representation is never cloned whole).
+pub fn deep_merge_ref(target: &mut Json, source: &Json, schema: &SchemaIndex) {
+    match (target, source) {
+        (Json::Object(t), Json::Object(s)) => {
+            for (key, value) in s {
+                match json_lookup::get_mut(t, key) {
+                    Some(existing) => {
+                        if key == "__typename" {
+                            let placeholder = existing
+                                .as_str()
+                                .is_some_and(|name| schema.is_abstract(name));
+                            if placeholder && value.is_string() {
+                                *existing = value.clone();
+                            }
+                        } else {
+                            deep_merge_ref(existing, value, schema);
+                        }
+                    }
+                    None => {
+                        t.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        (Json::Array(t), Json::Array(s)) if t.len() == s.len() => {
+            for (existing, value) in t.iter_mut().zip(s) {
+                deep_merge_ref(existing, value, schema);
+            }
+        }
+        (_, Json::Null) => {}
+        (t, s) => *t = s.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use hive_router_query_planner::utils::parsing::safe_parse_schema;
+    use serde_json::json;
+
+    use super::{deep_merge, deep_merge_ref};
+    use crate::gateway::schema_index::SchemaIndex;
+
+    #[test]
+    fn merging_a_borrowed_source_equals_merging_an_owned_one() {
+        let sdl = "type Query { n: Node } interface Node { id: ID! } \
+                   type P implements Node { id: ID! }";
+        let schema = SchemaIndex::from_document(Arc::new(safe_parse_schema(sdl).expect("sdl")));
+        let target = json!({
+            "__typename": "Node", "id": "1", "keep": 1, "kept": "x",
+            "list": [{"a": 1}, {"a": 2}], "short": [1], "nested": {"x": 1}
+        });
+        let source = json!({
+            "__typename": "P", "kept": null, "new": [1, 2],
+            "list": [{"b": 1}, {"b": 2}], "short": [3, 4], "nested": {"y": {"z": true}}
+        });
+        let mut owned = target.clone();
+        deep_merge(&mut owned, source.clone(), &schema);
+        let mut borrowed = target;
+        deep_merge_ref(&mut borrowed, &source, &schema);
+        assert_eq!(borrowed, owned);
+        assert_eq!(borrowed["__typename"], json!("P"));
+        assert_eq!(
+            borrowed["list"],
+            json!([{"a": 1, "b": 1}, {"a": 2, "b": 2}])
+        );
+        assert_eq!(borrowed["short"], json!([3, 4]));
     }
 }

@@ -6,6 +6,7 @@
 pub mod entities;
 pub mod merge;
 pub mod plan;
+pub mod representation;
 pub mod rewrites;
 
 use std::collections::HashMap;
@@ -91,6 +92,13 @@ impl SubgraphError {
                 .collect()
         })
     }
+}
+
+/// Parses a subgraph's answer. The body is checked as UTF-8 once, as a
+/// whole, so the parser need not check each string it reads.
+fn parse_response(body: &[u8]) -> Option<SubgraphResponse> {
+    let text = std::str::from_utf8(body).ok()?;
+    serde_json::from_str(text).ok()
 }
 
 fn service_error(subgraph: &str, message: String, code: ErrorCode) -> GraphQLError {
@@ -216,27 +224,25 @@ impl<'a> Executor<'a> {
                         format!("Subgraph {subgraph} did not answer in time."),
                         ErrorCode::Timeout,
                     ),
-                    TransportError::Status { status, body, .. } => {
-                        match serde_json::from_slice::<SubgraphResponse>(&body) {
-                            Ok(parsed) if parsed.data.is_some() || parsed.errors.is_some() => {
-                                return Ok(parsed)
-                            }
-                            _ => service_error(
-                                subgraph,
-                                format!("Subgraph {subgraph} answered HTTP {status}."),
-                                ErrorCode::SubgraphError,
-                            ),
+                    TransportError::Status { status, body, .. } => match parse_response(&body) {
+                        Some(parsed) if parsed.data.is_some() || parsed.errors.is_some() => {
+                            return Ok(parsed)
                         }
-                    }
+                        _ => service_error(
+                            subgraph,
+                            format!("Subgraph {subgraph} answered HTTP {status}."),
+                            ErrorCode::SubgraphError,
+                        ),
+                    },
                 });
             }
         };
-        match serde_json::from_slice::<SubgraphResponse>(&bytes) {
-            Ok(parsed) => {
+        match parse_response(&bytes) {
+            Some(parsed) => {
                 self.health.record_success(subgraph);
                 Ok(parsed)
             }
-            Err(_) => {
+            None => {
                 self.health
                     .record_failure(subgraph, "answered with a body that is not GraphQL JSON");
                 Err(service_error(
