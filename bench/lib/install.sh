@@ -32,9 +32,15 @@ install_tools() {
 
 # Hive Router: a long release build with the nightly toolchain (it needs
 # rustc 1.97); the graphiql feature keeps its build script off the network.
+# The installed Hive Router version, from cargo's install record: the
+# binary has no --version flag (it starts serving instead).
+hive_router_version() {
+  sed -n 's/^"hive-router \([^ ]*\) .*/hive-router \1/p' "$HIVE_ROUTER_ROOT/.crates.toml" 2>/dev/null | head -1 | grep . || echo "hive-router (version unknown)"
+}
+
 install_hive_router() {
   if [ -x "$HIVE_ROUTER_BIN" ]; then
-    set_status hive-router "ok $("$HIVE_ROUTER_BIN" --version 2>/dev/null | head -1 || echo unknown)"
+    set_status hive-router "ok $(hive_router_version)"
     return
   fi
   if [ "${BENCH_SKIP_INSTALL:-0}" = 1 ]; then
@@ -58,7 +64,7 @@ install_hive_router() {
   local build=$!
   echo "$build" >"$pidfile"
   if wait "$build" && [ -x "$HIVE_ROUTER_BIN" ]; then
-    set_status hive-router "ok $("$HIVE_ROUTER_BIN" --version 2>/dev/null | head -1 || echo unknown)"
+    set_status hive-router "ok $(hive_router_version)"
   else
     set_status hive-router "missing cargo install hive-router failed: $(grep -m1 '^error' "$logfile" || tail -1 "$logfile")"
   fi
