@@ -46,6 +46,19 @@ async fn subgraph_down() {
 }
 
 #[tokio::test]
+async fn subgraph_url_that_does_not_parse_is_named() {
+    let shop = Shop::start_with(Some("not a url".into()), Duration::from_secs(5)).await;
+    assert_partial(&shop, "SUBGRAPH_UNAVAILABLE").await;
+    let health = shop.gateway.subgraph_health();
+    let inventory = health.iter().find(|s| s.name == "inventory").unwrap();
+    let error = inventory.last_error.clone().unwrap_or_default();
+    assert!(
+        error.contains("\"not a url\" is not a valid URL"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
 async fn subgraph_slow_times_out() {
     let url = start_faulty(Fault::Slow(Duration::from_secs(5)));
     let shop = Shop::start_with(Some(url), Duration::from_millis(200)).await;

@@ -25,7 +25,9 @@ pub fn shared_client() -> Result<reqwest::Client, reqwest::Error> {
 pub struct HttpTransport {
     client: reqwest::Client,
     name: String,
-    url: String,
+    /// Parsed once: parsing a URL on every call showed in the profile. A
+    /// URL that does not parse fails each call with the reason.
+    url: Result<reqwest::Url, String>,
     timeout: Duration,
 }
 
@@ -34,15 +36,23 @@ impl HttpTransport {
         HttpTransport {
             client,
             name: name.to_string(),
-            url: url.to_string(),
+            url: reqwest::Url::parse(url)
+                .map_err(|e| format!("the subgraph URL {url:?} is not a valid URL: {e}")),
             timeout,
         }
     }
 
     async fn send(&self, request: SubgraphRequest) -> Result<Bytes, TransportError> {
+        let url = self
+            .url
+            .clone()
+            .map_err(|reason| TransportError::Unavailable {
+                subgraph: self.name.clone(),
+                reason,
+            })?;
         let mut builder = self
             .client
-            .post(&self.url)
+            .post(url)
             .timeout(self.timeout)
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT, ACCEPT_VALUE);
