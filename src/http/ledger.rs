@@ -128,19 +128,17 @@ impl From<LedgerError> for CosignatureFailure {
 }
 
 async fn latest_checkpoint(ledger: web::Data<Arc<Ledger>>) -> HttpResponse {
+    use actix_web::http::StatusCode;
     let ledger = Arc::clone(ledger.get_ref());
     match web::block(move || ledger.latest_checkpoint()).await {
-        Ok(Ok(Some(cp))) => HttpResponse::Ok()
-            .content_type("text/plain; charset=utf-8")
-            .body(cp.note_with_cosignatures()),
-        Ok(Ok(None)) => HttpResponse::NotFound()
-            .content_type("text/plain; charset=utf-8")
-            .body("no checkpoint has been issued yet\n"),
+        Ok(Ok(Some(cp))) => text(StatusCode::OK, cp.note_with_cosignatures()),
+        Ok(Ok(None)) => text(StatusCode::NOT_FOUND, "no checkpoint has been issued yet\n"),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "reading the latest checkpoint failed");
-            HttpResponse::ServiceUnavailable()
-                .content_type("text/plain; charset=utf-8")
-                .body("the ledger is unavailable\n")
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the ledger is unavailable\n",
+            )
         }
         Err(_) => HttpResponse::InternalServerError().finish(),
     }

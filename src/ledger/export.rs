@@ -23,9 +23,10 @@ use serde::{Deserialize, Serialize};
 use super::entry::{Entry, EntryHeader};
 use super::keys::NoteVerifier;
 use super::merkle::Hash;
-use super::rows::{CheckpointRow, EntryRow, HeadRow, PayloadRow};
+use super::read::payloads_between;
+use super::rows::{CheckpointRow, EntryRow, HeadRow};
 use super::verify::{ChainVerifier, EntryRecord, Fault, FaultLocation, Summary, VerifyError};
-use crate::store::schema::{ledger_checkpoints, ledger_entries, ledger_head, ledger_payloads};
+use crate::store::schema::{ledger_checkpoints, ledger_entries, ledger_head};
 use crate::store::{AnyConnection, Store};
 
 /// The format name in the header line.
@@ -155,13 +156,7 @@ pub fn export_store(store: &Store, origin: &str, path: &Path) -> Result<u64, Exp
         let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
             break;
         };
-        let mut payloads: std::collections::HashMap<i64, String> = ledger_payloads::table
-            .filter(ledger_payloads::seq.ge(first.seq))
-            .filter(ledger_payloads::seq.le(last.seq))
-            .load::<PayloadRow>(conn)?
-            .into_iter()
-            .map(|p| (p.seq, p.body))
-            .collect();
+        let mut payloads = payloads_between(conn, first.seq, last.seq)?;
         after = last.seq;
         for row in rows {
             last_hash.clone_from(&row.entry_hash);

@@ -27,6 +27,22 @@ pub(crate) fn head(conn: &mut AnyConnection) -> Result<HeadRow, LedgerError> {
     Ok(ledger_head::table.find(1i64).first::<HeadRow>(conn)?)
 }
 
+/// The payloads of entries `first..=last` still stored (erased ones are
+/// absent), by sequence: one range query for a page of entries.
+pub(crate) fn payloads_between(
+    conn: &mut AnyConnection,
+    first: i64,
+    last: i64,
+) -> Result<HashMap<i64, String>, diesel::result::Error> {
+    Ok(ledger_payloads::table
+        .filter(ledger_payloads::seq.ge(first))
+        .filter(ledger_payloads::seq.le(last))
+        .load::<PayloadRow>(conn)?
+        .into_iter()
+        .map(|p| (p.seq, p.body))
+        .collect())
+}
+
 /// Which entries to list.
 #[derive(Debug, Clone, Default)]
 pub struct EntryFilter {

@@ -22,10 +22,9 @@ use super::checkpoint::{verify_note, Checkpoint};
 use super::entry::{receipt_message, Entry, ERASURE_KIND, GENESIS_PREV};
 use super::keys::NoteVerifier;
 use super::merkle::{leaf_hash, sha256, Frontier, Hash, NodeId, MAX_LEAVES, STORED_LEVEL_MIN};
-use super::rows::{hash_column, CheckpointRow, EntryRow, HeadRow, PayloadRow};
-use crate::store::schema::{
-    ledger_checkpoints, ledger_entries, ledger_head, ledger_nodes, ledger_payloads,
-};
+use super::read::payloads_between;
+use super::rows::{hash_column, CheckpointRow, EntryRow, HeadRow};
+use crate::store::schema::{ledger_checkpoints, ledger_entries, ledger_head, ledger_nodes};
 use crate::store::{AnyConnection, Store};
 
 /// Entries checked per parallel chunk.
@@ -554,13 +553,7 @@ fn read_records(
     let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
         return Ok(Vec::new());
     };
-    let mut payloads: std::collections::HashMap<i64, String> = ledger_payloads::table
-        .filter(ledger_payloads::seq.ge(first.seq))
-        .filter(ledger_payloads::seq.le(last.seq))
-        .load::<PayloadRow>(conn)?
-        .into_iter()
-        .map(|p| (p.seq, p.body))
-        .collect();
+    let mut payloads = payloads_between(conn, first.seq, last.seq)?;
     *after = last.seq;
     Ok(rows
         .into_iter()
@@ -608,6 +601,8 @@ pub fn verify_store(
                 }
             }
         });
+        // A database has stored subtree hashes: check them from the first
+        // page on, including any a page should have but does not.
         verifier.expect_stored_nodes([]);
         for page in received {
             let Page { records, nodes } = page?;
