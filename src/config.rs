@@ -53,6 +53,8 @@ pub struct GatewayConfig {
     pub max_body_bytes: usize,
     /// Identical queries in flight at once share one execution.
     pub inbound_dedup: bool,
+    /// Identical subgraph requests of queries in flight share one call.
+    pub outbound_dedup: bool,
 }
 
 impl Default for GatewayConfig {
@@ -63,6 +65,7 @@ impl Default for GatewayConfig {
             reload_poll_ms: 1_000,
             max_body_bytes: 2 * 1024 * 1024,
             inbound_dedup: true,
+            outbound_dedup: true,
         }
     }
 }

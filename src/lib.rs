@@ -11,6 +11,7 @@ pub mod error_code;
 pub mod gateway;
 pub mod http;
 pub mod hub;
+pub mod in_flight;
 pub mod ledger;
 pub mod server;
 pub mod store;

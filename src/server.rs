@@ -155,6 +155,7 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
     let options = GatewayOptions {
         subgraph_timeout: config.gateway.subgraph_timeout(),
         subgraph_timeouts: config.gateway.subgraph_timeouts(),
+        outbound_dedup: config.gateway.outbound_dedup,
         ..GatewayOptions::default()
     };
     let live = Arc::new(LiveGateway::new(supergraph_source(config), options));

@@ -24,6 +24,7 @@ database_url = "postgres://hub@db/tellonce"
 [gateway]
 subgraph_timeout_ms = 1500
 inbound_dedup = false
+outbound_dedup = false
 
 [gateway.subgraph_timeouts_ms]
 dvla = 250
@@ -47,6 +48,9 @@ schema_file = "schema/departments/hmrc.graphql"
         Some(&Duration::from_millis(250))
     );
     assert!(!config.gateway.inbound_dedup);
+    assert!(!config.gateway.outbound_dedup);
+    let defaults = Config::default();
+    assert!(defaults.gateway.inbound_dedup && defaults.gateway.outbound_dedup);
     assert_eq!(config.subgraphs[0].name, "hmrc");
 
     std::fs::write(&path, "[gateway]\nsubgraph_timout_ms = 5\n").expect("write");

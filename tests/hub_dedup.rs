@@ -1,5 +1,7 @@
-//! Inbound request deduplication: identical queries in flight together share
-//! one execution; different credentials or a switched-off setting do not.
+//! Request deduplication through the hub's HTTP surface. Inbound: identical
+//! queries in flight together share one execution; different credentials or
+//! a switched-off setting do not. Outbound: identical subgraph requests of
+//! queries in flight share one call, whatever the inbound setting.
 
 mod gateway_support;
 
@@ -23,7 +25,14 @@ fn start_counting_products(calls: Arc<AtomicUsize>) -> String {
     )
 }
 
-async fn start_hub(dedup: bool, calls: Arc<AtomicUsize>, dir: &std::path::Path) -> RunningHub {
+/// Which of the two deduplications the hub runs with.
+#[derive(Clone, Copy)]
+struct Dedup {
+    inbound: bool,
+    outbound: bool,
+}
+
+async fn start_hub(dedup: Dedup, calls: Arc<AtomicUsize>, dir: &std::path::Path) -> RunningHub {
     let mut urls = HashMap::new();
     urls.insert("accounts", start_subgraph(subgraphs::accounts()).0);
     urls.insert("products", start_counting_products(calls));
@@ -36,7 +45,8 @@ async fn start_hub(dedup: bool, calls: Arc<AtomicUsize>, dir: &std::path::Path) 
         data_dir: dir.to_owned(),
         ..Config::default()
     };
-    config.gateway.inbound_dedup = dedup;
+    config.gateway.inbound_dedup = dedup.inbound;
+    config.gateway.outbound_dedup = dedup.outbound;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     tellonce::server::start_on(&config, listener)
         .await
@@ -77,7 +87,15 @@ async fn send_together(
 async fn identical_queries_in_flight_share_one_execution() {
     let dir = tempfile::tempdir().expect("temp dir");
     let calls = Arc::new(AtomicUsize::new(0));
-    let hub = start_hub(true, calls.clone(), dir.path()).await;
+    let hub = start_hub(
+        Dedup {
+            inbound: true,
+            outbound: false,
+        },
+        calls.clone(),
+        dir.path(),
+    )
+    .await;
     let answers = send_together(&hub, 8, |_| "Bearer same".into()).await;
     for answer in &answers {
         assert_eq!(
@@ -101,7 +119,17 @@ async fn identical_queries_in_flight_share_one_execution() {
 async fn different_credentials_are_never_shared() {
     let dir = tempfile::tempdir().expect("temp dir");
     let calls = Arc::new(AtomicUsize::new(0));
-    let hub = start_hub(true, calls.clone(), dir.path()).await;
+    // Outbound sharing off: the hub forwards no credentials to this
+    // subgraph, so its calls would rightly be shared.
+    let hub = start_hub(
+        Dedup {
+            inbound: true,
+            outbound: false,
+        },
+        calls.clone(),
+        dir.path(),
+    )
+    .await;
     send_together(&hub, 3, |i| format!("Bearer client-{i}")).await;
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     hub.stop().await;
@@ -111,8 +139,48 @@ async fn different_credentials_are_never_shared() {
 async fn switched_off_every_request_executes() {
     let dir = tempfile::tempdir().expect("temp dir");
     let calls = Arc::new(AtomicUsize::new(0));
-    let hub = start_hub(false, calls.clone(), dir.path()).await;
+    let hub = start_hub(
+        Dedup {
+            inbound: false,
+            outbound: false,
+        },
+        calls.clone(),
+        dir.path(),
+    )
+    .await;
     send_together(&hub, 4, |_| "Bearer same".into()).await;
     assert_eq!(calls.load(Ordering::SeqCst), 4);
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identical_subgraph_requests_in_flight_share_one_call() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let hub = start_hub(
+        Dedup {
+            inbound: false,
+            outbound: true,
+        },
+        calls.clone(),
+        dir.path(),
+    )
+    .await;
+    let answers = send_together(&hub, 6, |i| format!("Bearer client-{i}")).await;
+    for answer in &answers {
+        assert_eq!(
+            answer["data"]["topProducts"][0]["name"], "Shared",
+            "{answer}"
+        );
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "six executions, one products call"
+    );
+
+    // Nothing is cached: the next query calls the subgraph again.
+    send_together(&hub, 1, |_| "Bearer later".into()).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
     hub.stop().await;
 }

@@ -163,6 +163,8 @@ render_report() {
   echo
   echo "The dedup-on rows run the hub with \`[gateway] inbound_dedup = true\` (its default) and"
   echo "Hive Router with its inbound deduplication on; every other row runs both with it off."
+  echo "Outbound (subgraph request) deduplication is each gateway's default in every row: on in"
+  echo "the hub (\`[gateway] outbound_dedup\`), Hive Router and Hive Gateway; Apollo Gateway runs with its defaults."
   echo
   local query
   for query in "${QUERIES[@]}"; do

@@ -13,6 +13,7 @@ use super::executor::Executor;
 use super::health::{SubgraphHealth, SubgraphStatus};
 use super::http_transport::{shared_client, HttpTransport};
 use super::operation::OperationKind;
+use super::outbound_dedup::OutboundDedup;
 use super::prepare::{operation_kind, prepare};
 use super::projection::Projection;
 use super::request::GraphQLRequest;
@@ -32,6 +33,8 @@ pub struct GatewayOptions {
     pub transports: HashMap<String, Arc<dyn SubgraphTransport>>,
     /// The pooled HTTP client to share (one is built when absent).
     pub http_client: Option<reqwest::Client>,
+    /// Identical subgraph requests of queries in flight share one call.
+    pub outbound_dedup: bool,
 }
 
 impl Default for GatewayOptions {
@@ -41,6 +44,7 @@ impl Default for GatewayOptions {
             subgraph_timeouts: HashMap::new(),
             transports: HashMap::new(),
             http_client: None,
+            outbound_dedup: true,
         }
     }
 }
@@ -56,6 +60,7 @@ pub struct Gateway {
     supergraph: Arc<Supergraph>,
     transports: HashMap<String, Arc<dyn SubgraphTransport>>,
     health: Arc<SubgraphHealth>,
+    outbound_dedup: Option<OutboundDedup>,
 }
 
 impl Gateway {
@@ -97,6 +102,7 @@ impl Gateway {
             supergraph,
             transports,
             health,
+            outbound_dedup: options.outbound_dedup.then(OutboundDedup::default),
         })
     }
 
@@ -193,13 +199,18 @@ impl Gateway {
         })?;
         let (data, mut errors) = match prepared.plan.as_ref().and_then(|p| p.root.as_ref()) {
             Some(root) => {
-                let executor = Executor::new(
+                let mut executor = Executor::new(
                     &self.supergraph.internal,
                     &self.transports,
                     &self.health,
                     &variables,
                     headers,
                 );
+                if prepared.kind == OperationKind::Query {
+                    if let Some(dedup) = &self.outbound_dedup {
+                        executor = executor.sharing_calls(dedup);
+                    }
+                }
                 executor.run(root).await;
                 let state = executor.into_state();
                 (state.data, state.errors)

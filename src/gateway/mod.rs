@@ -15,6 +15,7 @@ pub mod introspection;
 pub mod json_lookup;
 pub mod json_write;
 pub mod operation;
+pub mod outbound_dedup;
 pub mod plan_cache;
 pub mod prepare;
 pub mod projection;

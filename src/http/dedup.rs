@@ -7,13 +7,14 @@
 //! gateway: no client receives an answer computed for someone else, and a
 //! request that arrives after a reload never joins one on the old supergraph.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use bytes::Bytes;
-use futures::future::{BoxFuture, FutureExt, Shared};
+use futures::FutureExt;
+
+use crate::in_flight::InFlight;
 
 /// A finished answer, ready to be written to every waiting client.
 #[derive(Debug)]
@@ -34,12 +35,10 @@ pub struct DedupKey {
     pub authorization: Option<Bytes>,
 }
 
-type InFlight = Shared<BoxFuture<'static, Arc<SharedReply>>>;
-
 /// The executions in flight, by request.
 #[derive(Default)]
 pub struct InboundDedup {
-    in_flight: Mutex<HashMap<DedupKey, InFlight>>,
+    executions: InFlight<DedupKey, Arc<SharedReply>>,
 }
 
 impl InboundDedup {
@@ -48,45 +47,6 @@ impl InboundDedup {
     where
         F: Future<Output = SharedReply> + Send + 'static,
     {
-        let shared = {
-            let mut in_flight = self.lock();
-            in_flight
-                .entry(key.clone())
-                .or_insert_with(|| execute.map(Arc::new).boxed().shared())
-                .clone()
-        };
-        // Whoever leaves first, finished or cancelled, retires the entry, so
-        // later arrivals execute afresh and nothing outlives its request.
-        let _retire = Retire {
-            dedup: self,
-            key,
-            shared: shared.clone(),
-        };
-        shared.await
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<DedupKey, InFlight>> {
-        self.in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// Removes an in-flight entry when one of its requests leaves.
-struct Retire<'a> {
-    dedup: &'a InboundDedup,
-    key: DedupKey,
-    shared: InFlight,
-}
-
-impl Drop for Retire<'_> {
-    fn drop(&mut self) {
-        let mut in_flight = self.dedup.lock();
-        if in_flight
-            .get(&self.key)
-            .is_some_and(|running| running.ptr_eq(&self.shared))
-        {
-            in_flight.remove(&self.key);
-        }
+        self.executions.run(key, execute.map(Arc::new)).await
     }
 }

@@ -21,6 +21,7 @@ use self::entities::Representations;
 use self::merge::deep_merge;
 use self::plan::{BatchStep, ExecNode, FetchStep, PathStep};
 use super::health::SubgraphHealth;
+use super::outbound_dedup::OutboundDedup;
 use super::response::{GraphQLError, PathSegment};
 use super::schema_index::SchemaIndex;
 use super::transport::{SubgraphRequest, SubgraphTransport, TransportError};
@@ -38,6 +39,8 @@ pub struct Executor<'a> {
     pub schema: &'a SchemaIndex,
     pub transports: &'a HashMap<String, Arc<dyn SubgraphTransport>>,
     pub health: &'a SubgraphHealth,
+    /// Set for queries: identical subgraph requests in flight share one call.
+    pub shared_calls: Option<&'a OutboundDedup>,
     pub variables: &'a Map<String, Json>,
     pub headers: &'a [(String, String)],
     state: Mutex<ExecutionState>,
@@ -121,6 +124,7 @@ impl<'a> Executor<'a> {
             schema,
             transports,
             health,
+            shared_calls: None,
             variables,
             headers,
             state: Mutex::new(ExecutionState {
@@ -128,6 +132,13 @@ impl<'a> Executor<'a> {
                 errors: Vec::new(),
             }),
         }
+    }
+
+    /// Lets this execution share identical subgraph calls with others in
+    /// flight; only for operations that change nothing.
+    pub fn sharing_calls(mut self, dedup: &'a OutboundDedup) -> Self {
+        self.shared_calls = Some(dedup);
+        self
     }
 
     pub fn into_state(self) -> ExecutionState {
@@ -209,7 +220,11 @@ impl<'a> Executor<'a> {
             body: Bytes::from(body),
             headers: self.headers.to_vec(),
         };
-        let bytes = match transport.call(request).await {
+        let answer = match self.shared_calls {
+            Some(dedup) => dedup.call(transport, request).await,
+            None => transport.call(request).await,
+        };
+        let bytes = match answer {
             Ok(bytes) => bytes,
             Err(error) => {
                 self.health.record_failure(subgraph, &error.to_string());

@@ -1,0 +1,58 @@
+//! Outbound request deduplication: while a query's subgraph request is in
+//! flight, an identical request to the same subgraph joins it and receives
+//! the same answer, so a burst of equal client queries costs each subgraph
+//! one call per distinct request instead of one per client.
+//!
+//! Only queries are shared (the executor asks for sharing only when the
+//! operation is a query), never mutations. Two requests are identical when
+//! they go through the same transport (so the same subgraph of the same
+//! supergraph) with byte-for-byte equal bodies and equal forwarded headers:
+//! an answer computed with one client's credentials never reaches another.
+//! Nothing is cached: a request arriving after the answer calls afresh.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::transport::{SubgraphRequest, SubgraphTransport, TransportError};
+use crate::in_flight::InFlight;
+
+/// What makes two subgraph requests the same request.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct OutboundKey {
+    /// The transport's address: unique while a call through it is in
+    /// flight, since the call holds the transport.
+    transport: usize,
+    body: Bytes,
+    headers: Vec<(String, String)>,
+}
+
+/// The subgraph calls in flight, by request.
+#[derive(Default)]
+pub struct OutboundDedup {
+    calls: InFlight<OutboundKey, Result<Bytes, TransportError>>,
+}
+
+impl OutboundDedup {
+    /// Sends `request` through `transport`, or joins the identical call in flight.
+    pub async fn call(
+        &self,
+        transport: &Arc<dyn SubgraphTransport>,
+        request: SubgraphRequest,
+    ) -> Result<Bytes, TransportError> {
+        let key = OutboundKey {
+            transport: Arc::as_ptr(transport) as *const () as usize,
+            body: request.body.clone(),
+            headers: request.headers.clone(),
+        };
+        let transport = transport.clone();
+        self.calls
+            .run(key, async move { transport.call(request).await })
+            .await
+    }
+
+    /// How many distinct subgraph requests are in flight.
+    pub fn in_flight(&self) -> usize {
+        self.calls.len()
+    }
+}
