@@ -4,17 +4,19 @@
 # prints the top functions by own and by inclusive cost.
 # usage: bench/profile.sh [QUERY (deep)] [SECONDS (20)]
 # Needs the release binaries (bench/run.sh builds them) and valgrind.
-# Inbound deduplication is off (DEDUP=true turns it on) so that every request
-# is one execution and the instructions per request do not depend on timing.
+# Inbound and outbound deduplication are off (DEDUP=true, OUTBOUND_DEDUP=true
+# turn them on) so that every request is one execution with its own subgraph
+# calls, and the instructions per request do not depend on timing.
 set -uo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
 QUERY=${1:-deep}
 SECONDS_UNDER_LOAD=${2:-20}
 DEDUP=${DEDUP:-false}
+OUTBOUND_DEDUP=${OUTBOUND_DEDUP:-false}
 RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tellonce-profile.XXXXXX")
 mkdir -p "$RUN_DIR/logs"
-printf '[gateway]\ninbound_dedup = %s\n' "$DEDUP" >"$RUN_DIR/tellonce.toml"
+printf '[gateway]\ninbound_dedup = %s\noutbound_dedup = %s\n' "$DEDUP" "$OUTBOUND_DEDUP" >"$RUN_DIR/tellonce.toml"
 source "$BENCH_DIR/lib/common.sh"
 trap 'stop_all_started' EXIT
 TARGET_DIR=${CARGO_TARGET_DIR:-$REPO_DIR/target}
@@ -35,7 +37,7 @@ kill -TERM "$HUB_PID"
 wait "$HUB_PID" 2>/dev/null
 REQUESTS=$(grep -o 'requests=[0-9]*' "$RUN_DIR/wrk.txt" | cut -d= -f2)
 TOTAL=$(callgrind_annotate "$RUN_DIR/callgrind.out" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
-echo "# callgrind: $QUERY query, requests=$REQUESTS under valgrind (inbound dedup $DEDUP), run folder $RUN_DIR"
+echo "# callgrind: $QUERY query, requests=$REQUESTS under valgrind (inbound dedup $DEDUP, outbound dedup $OUTBOUND_DEDUP), run folder $RUN_DIR"
 echo "# instructions: $TOTAL in all, $((TOTAL / (REQUESTS > 0 ? REQUESTS : 1))) per request"
 echo "## Own cost (exclusive)"
 callgrind_annotate --inclusive=no "$RUN_DIR/callgrind.out" 2>/dev/null | sed -n '1,60p'

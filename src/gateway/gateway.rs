@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value as Json};
 
+use super::data::{Data, Object};
+
 use super::executor::Executor;
 use super::health::{SubgraphHealth, SubgraphStatus};
 use super::http_transport::{shared_client, HttpTransport};
@@ -215,7 +217,7 @@ impl Gateway {
                 let state = executor.into_state();
                 (state.data, state.errors)
             }
-            None => (Json::Object(Map::new()), Vec::new()),
+            None => (Data::Object(Object::new()), Vec::new()),
         };
         let hint = prepared.response_size_hint.load(Ordering::Relaxed);
         let mut json = Vec::with_capacity(hint.clamp(4096, MAX_SIZE_HINT));

@@ -3,6 +3,8 @@
 
 use serde_json::Value as Json;
 
+use super::data::Data;
+
 /// Appends `value` as JSON.
 pub fn value(out: &mut Vec<u8>, value: &Json) {
     match value {
@@ -16,6 +18,43 @@ pub fn value(out: &mut Vec<u8>, value: &Json) {
             if serde_json::to_writer(&mut *out, other).is_err() {
                 out.extend_from_slice(b"null");
             }
+        }
+    }
+}
+
+/// Appends `data` as JSON.
+pub fn data(out: &mut Vec<u8>, data: &Data) {
+    match data {
+        Data::Null => out.extend_from_slice(b"null"),
+        Data::Bool(true) => out.extend_from_slice(b"true"),
+        Data::Bool(false) => out.extend_from_slice(b"false"),
+        Data::String(text) => string(out, text),
+        Data::Number(number) => {
+            // As in `value`: writing a number into a Vec cannot fail.
+            if serde_json::to_writer(&mut *out, number).is_err() {
+                out.extend_from_slice(b"null");
+            }
+        }
+        Data::Array(items) => {
+            out.push(b'[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                self::data(out, item);
+            }
+            out.push(b']');
+        }
+        Data::Object(object) => {
+            out.push(b'{');
+            for (index, (name, item)) in object.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                key(out, name);
+                self::data(out, item);
+            }
+            out.push(b'}');
         }
     }
 }

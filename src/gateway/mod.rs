@@ -6,13 +6,13 @@
 #![allow(clippy::result_large_err)]
 
 pub mod compose;
+pub mod data;
 pub mod executor;
 #[allow(clippy::module_inception)]
 pub mod gateway;
 pub mod health;
 pub mod http_transport;
 pub mod introspection;
-pub mod json_lookup;
 pub mod json_write;
 pub mod operation;
 pub mod outbound_dedup;

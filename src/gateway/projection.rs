@@ -12,8 +12,9 @@ use std::rc::Rc;
 use graphql_tools::static_graphql::schema::Type;
 use serde_json::{Map, Value as Json};
 
+use super::data::{Data, Object};
+
 use super::introspection;
-use super::json_lookup;
 use super::json_write;
 use super::response::{GraphQLError, PathSegment};
 use super::schema_index::{SchemaIndex, TypeKind};
@@ -55,7 +56,7 @@ impl Step<'_> {
     }
 }
 
-const NULL: &Json = &Json::Null;
+const NULL: &Data = &Data::Null;
 
 /// The field a value is completed for.
 struct Position<'p> {
@@ -143,10 +144,10 @@ impl<'a> Projection<'a> {
     }
 
     /// Writes the root object; `null` when a null bubbled to the root.
-    pub fn root(&mut self, data: &Json, root_type: &str, shape: &'a SelectionShape) {
-        let empty = Map::new();
+    pub fn root(&mut self, data: &Data, root_type: &str, shape: &'a SelectionShape) {
+        let empty = Object::new();
         let map = match data {
-            Json::Object(map) => map,
+            Data::Object(map) => map,
             _ => &empty,
         };
         let start = self.out.len();
@@ -170,7 +171,7 @@ impl<'a> Projection<'a> {
 
     fn object(
         &mut self,
-        data: &Map<String, Json>,
+        data: &Object,
         object_type: Option<&str>,
         declared: &str,
         shapes: &[&'a SelectionShape],
@@ -197,7 +198,7 @@ impl<'a> Projection<'a> {
                     Ok(Written::Value)
                 }
                 _ => {
-                    let raw = json_lookup::get(data, key).unwrap_or(NULL);
+                    let raw = data.get(key).unwrap_or(NULL);
                     self.field(raw, field, fields, parent)
                 }
             };
@@ -210,7 +211,7 @@ impl<'a> Projection<'a> {
 
     fn field(
         &mut self,
-        raw: &Json,
+        raw: &Data,
         field: &'a FieldShape,
         fields: &[&'a FieldShape],
         parent: &str,
@@ -232,7 +233,7 @@ impl<'a> Projection<'a> {
 
     fn value(
         &mut self,
-        raw: &Json,
+        raw: &Data,
         ty: &Type,
         shapes: &[&'a SelectionShape],
         at: &Position<'_>,
@@ -250,8 +251,8 @@ impl<'a> Projection<'a> {
                 Ok(written)
             }
             Type::ListType(inner) => match raw {
-                Json::Null => Ok(self.null()),
-                Json::Array(items) => {
+                Data::Null => Ok(self.null()),
+                Data::Array(items) => {
                     let start = self.out.len();
                     self.out.push(b'[');
                     for (index, item) in items.iter().enumerate() {
@@ -288,7 +289,7 @@ impl<'a> Projection<'a> {
                                 .is_some_and(|t| t.enum_values.contains(v))
                         });
                         if known {
-                            json_write::value(self.out, raw);
+                            json_write::data(self.out, raw);
                             Ok(Written::Value)
                         } else {
                             self.field_error(format!(
@@ -298,7 +299,7 @@ impl<'a> Projection<'a> {
                         }
                     }
                     Some(TypeKind::Object | TypeKind::Interface | TypeKind::Union) => {
-                        let Json::Object(map) = raw else {
+                        let Data::Object(map) = raw else {
                             self.field_error(format!(
                                 "Expected an object for field \"{parent}.{field_name}\"."
                             ));
@@ -306,7 +307,8 @@ impl<'a> Projection<'a> {
                         };
                         // A concrete type the public schema does not have
                         // (@inaccessible) cannot be shown: the value is null.
-                        let hidden = json_lookup::typename(map)
+                        let hidden = map
+                            .typename()
                             .is_some_and(|t| self.schema.kind(t).is_none());
                         if hidden && self.schema.is_abstract(name) {
                             return Ok(self.null());
@@ -322,7 +324,7 @@ impl<'a> Projection<'a> {
                         }
                     }
                     _ => {
-                        json_write::value(self.out, raw);
+                        json_write::data(self.out, raw);
                         Ok(Written::Value)
                     }
                 }
@@ -331,11 +333,11 @@ impl<'a> Projection<'a> {
     }
 
     /// The concrete object type of `map` declared as `declared`.
-    fn concrete_type<'m>(&self, map: &'m Map<String, Json>, declared: &'m str) -> Option<&'m str> {
+    fn concrete_type<'m>(&self, map: &'m Object, declared: &'m str) -> Option<&'m str> {
         if self.schema.kind(declared) == Some(TypeKind::Object) {
             return Some(declared);
         }
-        let typename = json_lookup::typename(map)?;
+        let typename = map.typename()?;
         (self.schema.kind(typename) == Some(TypeKind::Object)
             && self.schema.satisfies(typename, declared))
         .then_some(typename)
@@ -410,7 +412,11 @@ mod tests {
         let variables = Map::new();
         let mut errors: Vec<GraphQLError> = Vec::new();
         let mut out = Vec::new();
-        Projection::new(&schema, &variables, &mut errors, &mut out).root(&data, "Query", &shape);
+        Projection::new(&schema, &variables, &mut errors, &mut out).root(
+            &crate::gateway::data::Data::from(&data),
+            "Query",
+            &shape,
+        );
         let paths = errors
             .iter()
             .map(|e| serde_json::to_string(&e.path).unwrap_or_default())

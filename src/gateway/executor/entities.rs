@@ -4,20 +4,19 @@
 
 use std::hash::BuildHasher;
 
+use crate::gateway::data::{Data, Object};
 use hive_router_query_planner::ast::selection_set::SelectionSet;
 use hive_router_query_planner::planner::plan_nodes::FetchRewrite;
 use rustc_hash::{FxBuildHasher, FxHashMap};
-use serde_json::{Map, Value as Json};
 
 use super::merge::{deep_merge, deep_merge_ref};
 use super::plan::PathStep;
 use super::representation;
-use crate::gateway::json_lookup;
 use crate::gateway::response::PathSegment;
 use crate::gateway::schema_index::SchemaIndex;
 
-fn condition_holds(map: &Map<String, Json>, types: &[String], schema: &SchemaIndex) -> bool {
-    match json_lookup::typename(map) {
+fn condition_holds(map: &Object, types: &[String], schema: &SchemaIndex) -> bool {
+    match map.typename() {
         Some(typename) => types.iter().any(|t| schema.satisfies(typename, t)),
         None => true,
     }
@@ -25,13 +24,13 @@ fn condition_holds(map: &Map<String, Json>, types: &[String], schema: &SchemaInd
 
 /// Visits, in document order, every object `path` leads to.
 pub fn visit<'d>(
-    value: &'d Json,
+    value: &'d Data,
     path: &[PathStep],
     schema: &SchemaIndex,
-    f: &mut dyn FnMut(&'d Map<String, Json>),
+    f: &mut dyn FnMut(&'d Object),
 ) {
     match value {
-        Json::Array(items) => {
+        Data::Array(items) => {
             let rest = match path.first() {
                 Some(PathStep::List) => &path[1..],
                 _ => path,
@@ -40,10 +39,10 @@ pub fn visit<'d>(
                 visit(item, rest, schema, f);
             }
         }
-        Json::Object(map) => match path.first() {
+        Data::Object(map) => match path.first() {
             None => f(map),
             Some(PathStep::Field(key)) => {
-                if let Some(child) = json_lookup::get(map, key) {
+                if let Some(child) = map.get(key) {
                     visit(child, &path[1..], schema, f);
                 }
             }
@@ -60,13 +59,13 @@ pub fn visit<'d>(
 
 /// The same walk as [`visit`], mutably.
 pub fn visit_mut(
-    value: &mut Json,
+    value: &mut Data,
     path: &[PathStep],
     schema: &SchemaIndex,
-    f: &mut dyn FnMut(&mut Json),
+    f: &mut dyn FnMut(&mut Data),
 ) {
     match value {
-        Json::Array(items) => {
+        Data::Array(items) => {
             let rest = match path.first() {
                 Some(PathStep::List) => &path[1..],
                 _ => path,
@@ -75,10 +74,10 @@ pub fn visit_mut(
                 visit_mut(item, rest, schema, f);
             }
         }
-        Json::Object(map) => match path.first() {
+        Data::Object(map) => match path.first() {
             None => f(value),
             Some(PathStep::Field(key)) => {
-                if let Some(child) = json_lookup::get_mut(map, key) {
+                if let Some(child) = map.get_mut(key) {
                     visit_mut(child, &path[1..], schema, f);
                 }
             }
@@ -95,14 +94,14 @@ pub fn visit_mut(
 
 /// The response path of every object [`visit`] reaches, in the same order.
 pub fn visit_paths(
-    value: &Json,
+    value: &Data,
     path: &[PathStep],
     schema: &SchemaIndex,
     current: &mut Vec<PathSegment>,
     out: &mut Vec<Vec<PathSegment>>,
 ) {
     match value {
-        Json::Array(items) => {
+        Data::Array(items) => {
             let rest = match path.first() {
                 Some(PathStep::List) => &path[1..],
                 _ => path,
@@ -113,10 +112,10 @@ pub fn visit_paths(
                 current.pop();
             }
         }
-        Json::Object(map) => match path.first() {
+        Data::Object(map) => match path.first() {
             None => out.push(current.clone()),
             Some(PathStep::Field(key)) => {
-                if let Some(child) = json_lookup::get(map, key) {
+                if let Some(child) = map.get(key) {
                     current.push(PathSegment::Key(key.clone()));
                     visit_paths(child, &path[1..], schema, current, out);
                     current.pop();
@@ -150,7 +149,7 @@ pub struct Representations {
 impl Representations {
     /// Collects the representations of the objects at `paths`.
     pub fn collect(
-        data: &Json,
+        data: &Data,
         paths: &[Vec<PathStep>],
         requires: &SelectionSet,
         input_rewrites: &[FetchRewrite],
@@ -205,9 +204,9 @@ impl Representations {
     /// (moved into its last user, copied from for the others).
     pub fn merge_back(
         &self,
-        data: &mut Json,
+        data: &mut Data,
         paths: &[Vec<PathStep>],
-        mut results: Vec<Json>,
+        mut results: Vec<Data>,
         schema: &SchemaIndex,
     ) {
         let mut remaining = vec![0usize; results.len()];
@@ -240,7 +239,7 @@ impl Representations {
     /// The response path of the first object that sent representation `index`.
     pub fn path_of(
         &self,
-        data: &Json,
+        data: &Data,
         paths: &[Vec<PathStep>],
         index: usize,
         schema: &SchemaIndex,

@@ -1,19 +1,18 @@
 //! Deep merge of subgraph data into the response being assembled.
 
-use serde_json::Value as Json;
+use crate::gateway::data::Data;
 
-use crate::gateway::json_lookup;
 use crate::gateway::schema_index::SchemaIndex;
 
 /// Merges `source` into `target`. Objects merge key by key, equal-length lists
 /// element by element; a null never overwrites a value. An existing
 /// `__typename` is kept unless it names an abstract type (an
 /// `@interfaceObject` placeholder), which the concrete name replaces.
-pub fn deep_merge(target: &mut Json, source: Json, schema: &SchemaIndex) {
+pub fn deep_merge(target: &mut Data, source: Data, schema: &SchemaIndex) {
     match (target, source) {
-        (Json::Object(t), Json::Object(s)) => {
+        (Data::Object(t), Data::Object(s)) => {
             for (key, value) in s {
-                match json_lookup::get_mut(t, &key) {
+                match t.get_mut(&key) {
                     Some(existing) => {
                         if key == "__typename" {
                             let placeholder = existing
@@ -26,18 +25,16 @@ pub fn deep_merge(target: &mut Json, source: Json, schema: &SchemaIndex) {
                             deep_merge(existing, value, schema);
                         }
                     }
-                    None => {
-                        t.insert(key, value);
-                    }
+                    None => t.append_absent(key, value),
                 }
             }
         }
-        (Json::Array(t), Json::Array(s)) if t.len() == s.len() => {
+        (Data::Array(t), Data::Array(s)) if t.len() == s.len() => {
             for (existing, value) in t.iter_mut().zip(s) {
                 deep_merge(existing, value, schema);
             }
         }
-        (_, Json::Null) => {}
+        (_, Data::Null) => {}
         (t, s) => *t = s,
     }
 }
@@ -45,11 +42,11 @@ pub fn deep_merge(target: &mut Json, source: Json, schema: &SchemaIndex) {
 /// As [`deep_merge`], from a borrowed `source`: only what `target` takes is
 /// copied (one `_entities` result merged into every object that sent the
 /// same representation is never cloned whole).
-pub fn deep_merge_ref(target: &mut Json, source: &Json, schema: &SchemaIndex) {
+pub fn deep_merge_ref(target: &mut Data, source: &Data, schema: &SchemaIndex) {
     match (target, source) {
-        (Json::Object(t), Json::Object(s)) => {
-            for (key, value) in s {
-                match json_lookup::get_mut(t, key) {
+        (Data::Object(t), Data::Object(s)) => {
+            for (key, value) in s.iter() {
+                match t.get_mut(key) {
                     Some(existing) => {
                         if key == "__typename" {
                             let placeholder = existing
@@ -62,18 +59,16 @@ pub fn deep_merge_ref(target: &mut Json, source: &Json, schema: &SchemaIndex) {
                             deep_merge_ref(existing, value, schema);
                         }
                     }
-                    None => {
-                        t.insert(key.clone(), value.clone());
-                    }
+                    None => t.append_absent(key.to_string(), value.clone()),
                 }
             }
         }
-        (Json::Array(t), Json::Array(s)) if t.len() == s.len() => {
+        (Data::Array(t), Data::Array(s)) if t.len() == s.len() => {
             for (existing, value) in t.iter_mut().zip(s) {
                 deep_merge_ref(existing, value, schema);
             }
         }
-        (_, Json::Null) => {}
+        (_, Data::Null) => {}
         (t, s) => *t = s.clone(),
     }
 }
@@ -86,6 +81,7 @@ mod tests {
     use serde_json::json;
 
     use super::{deep_merge, deep_merge_ref};
+    use crate::gateway::data::Data;
     use crate::gateway::schema_index::SchemaIndex;
 
     #[test]
@@ -93,19 +89,20 @@ mod tests {
         let sdl = "type Query { n: Node } interface Node { id: ID! } \
                    type P implements Node { id: ID! }";
         let schema = SchemaIndex::from_document(Arc::new(safe_parse_schema(sdl).expect("sdl")));
-        let target = json!({
+        let target = Data::from(&json!({
             "__typename": "Node", "id": "1", "keep": 1, "kept": "x",
             "list": [{"a": 1}, {"a": 2}], "short": [1], "nested": {"x": 1}
-        });
-        let source = json!({
+        }));
+        let source = Data::from(&json!({
             "__typename": "P", "kept": null, "new": [1, 2],
             "list": [{"b": 1}, {"b": 2}], "short": [3, 4], "nested": {"y": {"z": true}}
-        });
+        }));
         let mut owned = target.clone();
         deep_merge(&mut owned, source.clone(), &schema);
         let mut borrowed = target;
         deep_merge_ref(&mut borrowed, &source, &schema);
         assert_eq!(borrowed, owned);
+        let borrowed = borrowed.to_json();
         assert_eq!(borrowed["__typename"], json!("P"));
         assert_eq!(
             borrowed["list"],

@@ -17,6 +17,8 @@ use futures::future::{join_all, BoxFuture};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
+use super::data::{Data, Object};
+
 use self::entities::Representations;
 use self::merge::deep_merge;
 use self::plan::{BatchStep, ExecNode, FetchStep, PathStep};
@@ -30,7 +32,7 @@ use crate::error_code::ErrorCode;
 /// Data and errors accumulated while a plan runs.
 #[derive(Default)]
 pub struct ExecutionState {
-    pub data: Json,
+    pub data: Data,
     pub errors: Vec<GraphQLError>,
 }
 
@@ -49,7 +51,7 @@ pub struct Executor<'a> {
 #[derive(Deserialize)]
 struct SubgraphResponse {
     #[serde(default)]
-    data: Option<Json>,
+    data: Option<Data>,
     #[serde(default)]
     errors: Option<Vec<SubgraphError>>,
 }
@@ -128,7 +130,7 @@ impl<'a> Executor<'a> {
             variables,
             headers,
             state: Mutex::new(ExecutionState {
-                data: Json::Object(Map::new()),
+                data: Data::Object(Object::new()),
                 errors: Vec::new(),
             }),
         }
@@ -322,8 +324,8 @@ impl<'a> Executor<'a> {
             }
         };
         let mut entities = match response.data {
-            Some(Json::Object(mut data)) => match data.remove("_entities") {
-                Some(Json::Array(items)) => items,
+            Some(Data::Object(mut data)) => match data.remove("_entities") {
+                Some(Data::Array(items)) => items,
                 _ => Vec::new(),
             },
             _ => Vec::new(),
@@ -425,8 +427,8 @@ impl<'a> Executor<'a> {
             }
         };
         let mut data = match response.data {
-            Some(Json::Object(data)) => data,
-            _ => Map::new(),
+            Some(Data::Object(data)) => data,
+            _ => Object::new(),
         };
         let mut state = self.lock();
         let groups: Vec<(&Representations, &Vec<Vec<PathStep>>)> = collected
@@ -446,7 +448,7 @@ impl<'a> Executor<'a> {
         );
         for (alias, reps) in batch.aliases.iter().zip(&collected) {
             let mut results = match data.remove(&alias.alias) {
-                Some(Json::Array(items)) => items,
+                Some(Data::Array(items)) => items,
                 _ => continue,
             };
             for entity in &mut results {
@@ -460,7 +462,7 @@ impl<'a> Executor<'a> {
     /// Maps `[<root>, i, rest..]` error paths to the entity's response path.
     fn entity_errors(
         &self,
-        data: &Json,
+        data: &Data,
         errors: Option<Vec<SubgraphError>>,
         subgraph: &str,
         group_of: impl Fn(&[PathSegment]) -> Option<usize>,

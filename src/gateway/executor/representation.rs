@@ -4,13 +4,12 @@
 //! selection names one key twice (later values replace earlier ones), is it
 //! built as a value first.
 
+use crate::gateway::data::{Data, Object};
 use hive_router_query_planner::ast::selection_item::SelectionItem;
 use hive_router_query_planner::ast::selection_set::SelectionSet;
 use hive_router_query_planner::planner::plan_nodes::FetchRewrite;
-use serde_json::{Map, Value as Json};
 
 use super::rewrites;
-use crate::gateway::json_lookup;
 use crate::gateway::json_write;
 use crate::gateway::schema_index::SchemaIndex;
 
@@ -25,7 +24,7 @@ enum Stop {
 /// Appends the representation of `entity` to `out`; false when it has none
 /// (no fragment applies or a needed field is missing).
 pub fn write(
-    entity: &Map<String, Json>,
+    entity: &Object,
     requires: &SelectionSet,
     input_rewrites: &[FetchRewrite],
     schema: &SchemaIndex,
@@ -45,7 +44,7 @@ pub fn write(
     match as_value(entity, requires, schema) {
         Some(mut value) => {
             rewrites::apply_all(&mut value, input_rewrites, schema);
-            json_write::value(out, &value);
+            json_write::data(out, &value);
             true
         }
         None => false,
@@ -53,12 +52,12 @@ pub fn write(
 }
 
 fn write_direct(
-    entity: &Map<String, Json>,
+    entity: &Object,
     requires: &SelectionSet,
     schema: &SchemaIndex,
     out: &mut Vec<u8>,
 ) -> Result<bool, Stop> {
-    let typename = json_lookup::typename(entity);
+    let typename = entity.typename();
     let mut keys = Vec::new();
     let mut matched = false;
     out.push(b'{');
@@ -84,7 +83,7 @@ fn write_direct(
 /// Writes the fields of `items` found in `source`; `keys` are the keys the
 /// object already has.
 fn write_fields<'s>(
-    source: &Map<String, Json>,
+    source: &Object,
     items: &'s [SelectionItem],
     schema: &SchemaIndex,
     out: &mut Vec<u8>,
@@ -96,13 +95,9 @@ fn write_fields<'s>(
                 // The planner writes internally aliased requirements as
                 // `realName: internalAlias`: read the data under the name,
                 // send it under the alias.
-                let value = json_lookup::get(source, &field.name)
-                    .or_else(|| {
-                        field
-                            .alias
-                            .as_ref()
-                            .and_then(|a| json_lookup::get(source, a))
-                    })
+                let value = source
+                    .get(&field.name)
+                    .or_else(|| field.alias.as_ref().and_then(|a| source.get(a)))
                     .ok_or(Stop::Absent)?;
                 let key = field.selection_identifier();
                 if keys.contains(&key) {
@@ -114,13 +109,14 @@ fn write_fields<'s>(
                 keys.push(key);
                 json_write::key(out, key);
                 if field.selections.is_empty() {
-                    json_write::value(out, value);
+                    json_write::data(out, value);
                 } else {
                     write_value(value, &field.selections, schema, out)?;
                 }
             }
             SelectionItem::InlineFragment(fragment) => {
-                let applies = json_lookup::typename(source)
+                let applies = source
+                    .typename()
                     .is_none_or(|t| schema.satisfies(t, &fragment.type_condition));
                 if applies {
                     write_fields(source, &fragment.selections.items, schema, out, keys)?;
@@ -133,18 +129,18 @@ fn write_fields<'s>(
 }
 
 fn write_value(
-    value: &Json,
+    value: &Data,
     selections: &SelectionSet,
     schema: &SchemaIndex,
     out: &mut Vec<u8>,
 ) -> Result<(), Stop> {
     match value {
-        Json::Object(map) => {
+        Data::Object(map) => {
             out.push(b'{');
             write_fields(map, &selections.items, schema, out, &mut Vec::new())?;
             out.push(b'}');
         }
-        Json::Array(items) => {
+        Data::Array(items) => {
             out.push(b'[');
             for (index, item) in items.iter().enumerate() {
                 if index > 0 {
@@ -154,21 +150,17 @@ fn write_value(
             }
             out.push(b']');
         }
-        other => json_write::value(out, other),
+        other => json_write::data(out, other),
     }
     Ok(())
 }
 
 /// Projects `entity` through the `requires` selection (`... on T { ... }` at
 /// the top). `None` when no fragment applies or a needed field is missing.
-fn as_value(
-    entity: &Map<String, Json>,
-    requires: &SelectionSet,
-    schema: &SchemaIndex,
-) -> Option<Json> {
-    let mut out = Map::new();
+fn as_value(entity: &Object, requires: &SelectionSet, schema: &SchemaIndex) -> Option<Data> {
+    let mut out = Object::new();
     let mut matched = false;
-    let typename = json_lookup::typename(entity);
+    let typename = entity.typename();
     for item in &requires.items {
         match item {
             SelectionItem::InlineFragment(fragment) => {
@@ -193,14 +185,14 @@ fn as_value(
             SelectionItem::FragmentSpread(_) => {}
         }
     }
-    matched.then_some(Json::Object(out))
+    matched.then_some(Data::Object(out))
 }
 
 fn project(
-    source: &Map<String, Json>,
+    source: &Object,
     selections: &SelectionSet,
     schema: &SchemaIndex,
-    out: &mut Map<String, Json>,
+    out: &mut Object,
 ) -> Option<()> {
     for item in &selections.items {
         match item {
@@ -208,12 +200,9 @@ fn project(
                 // The planner writes internally aliased requirements as
                 // `realName: internalAlias`: read the data under the name,
                 // send it under the alias.
-                let value = json_lookup::get(source, &field.name).or_else(|| {
-                    field
-                        .alias
-                        .as_ref()
-                        .and_then(|a| json_lookup::get(source, a))
-                })?;
+                let value = source
+                    .get(&field.name)
+                    .or_else(|| field.alias.as_ref().and_then(|a| source.get(a)))?;
                 let projected = if field.selections.is_empty() {
                     value.clone()
                 } else {
@@ -222,7 +211,8 @@ fn project(
                 out.insert(field.selection_identifier().to_string(), projected);
             }
             SelectionItem::InlineFragment(fragment) => {
-                let applies = json_lookup::typename(source)
+                let applies = source
+                    .typename()
                     .is_none_or(|t| schema.satisfies(t, &fragment.type_condition));
                 if applies {
                     project(source, &fragment.selections, schema, out)?;
@@ -234,18 +224,18 @@ fn project(
     Some(())
 }
 
-fn project_value(value: &Json, selections: &SelectionSet, schema: &SchemaIndex) -> Option<Json> {
+fn project_value(value: &Data, selections: &SelectionSet, schema: &SchemaIndex) -> Option<Data> {
     match value {
-        Json::Object(map) => {
-            let mut out = Map::new();
+        Data::Object(map) => {
+            let mut out = Object::new();
             project(map, selections, schema, &mut out)?;
-            Some(Json::Object(out))
+            Some(Data::Object(out))
         }
-        Json::Array(items) => items
+        Data::Array(items) => items
             .iter()
             .map(|i| project_value(i, selections, schema))
             .collect::<Option<Vec<_>>>()
-            .map(Json::Array),
+            .map(Data::Array),
         other => Some(other.clone()),
     }
 }
@@ -259,6 +249,7 @@ mod tests {
     use hive_router_query_planner::utils::parsing::{safe_parse_operation, safe_parse_schema};
     use serde_json::{json, Value};
 
+    use crate::gateway::data::Data;
     use crate::gateway::schema_index::SchemaIndex;
 
     fn schema() -> SchemaIndex {
@@ -277,7 +268,7 @@ mod tests {
 
     /// The written text, checked against the value path.
     fn written(selection: &str, entity: Value) -> Option<String> {
-        let Value::Object(entity) = entity else {
+        let Data::Object(entity) = Data::from(&entity) else {
             panic!("not an object");
         };
         let (schema, requires) = (schema(), requires(selection));

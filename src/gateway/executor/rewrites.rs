@@ -2,12 +2,12 @@
 //! (e.g. `__typename` set to an `@interfaceObject` interface in
 //! representations) and `KeyRenamer` (internal aliases back to response keys).
 
+use crate::gateway::data::Data;
 use hive_router_query_planner::planner::plan_nodes::{FetchNodePathSegment, FetchRewrite};
-use serde_json::Value as Json;
 
 use crate::gateway::schema_index::SchemaIndex;
 
-pub fn apply_all(value: &mut Json, rewrites: &[FetchRewrite], schema: &SchemaIndex) {
+pub fn apply_all(value: &mut Data, rewrites: &[FetchRewrite], schema: &SchemaIndex) {
     for rewrite in rewrites {
         match rewrite {
             FetchRewrite::ValueSetter(setter) => {
@@ -21,34 +21,34 @@ pub fn apply_all(value: &mut Json, rewrites: &[FetchRewrite], schema: &SchemaInd
 }
 
 fn typename_matches(
-    value: &Json,
+    value: &Data,
     names: &std::collections::BTreeSet<String>,
     schema: &SchemaIndex,
 ) -> bool {
-    match value.get("__typename").and_then(Json::as_str) {
+    match value.get("__typename").and_then(Data::as_str) {
         Some(typename) => names.iter().any(|n| schema.satisfies(typename, n)),
         None => false,
     }
 }
 
-fn set_at(value: &mut Json, path: &[FetchNodePathSegment], to: &str, schema: &SchemaIndex) {
-    if let Json::Array(items) = value {
+fn set_at(value: &mut Data, path: &[FetchNodePathSegment], to: &str, schema: &SchemaIndex) {
+    if let Data::Array(items) = value {
         for item in items {
             set_at(item, path, to, schema);
         }
         return;
     }
     match path {
-        [] => *value = Json::String(to.to_string()),
+        [] => *value = Data::String(to.to_string()),
         [FetchNodePathSegment::TypenameEquals(names), rest @ ..] => {
             if typename_matches(value, names, schema) {
                 set_at(value, rest, to, schema);
             }
         }
         [FetchNodePathSegment::Key(key), rest @ ..] => {
-            if let Json::Object(map) = value {
+            if let Data::Object(map) = value {
                 if rest.is_empty() {
-                    map.insert(key.clone(), Json::String(to.to_string()));
+                    map.insert(key.clone(), Data::String(to.to_string()));
                 } else if let Some(child) = map.get_mut(key) {
                     set_at(child, rest, to, schema);
                 }
@@ -57,8 +57,8 @@ fn set_at(value: &mut Json, path: &[FetchNodePathSegment], to: &str, schema: &Sc
     }
 }
 
-fn rename_at(value: &mut Json, path: &[FetchNodePathSegment], to: &str, schema: &SchemaIndex) {
-    if let Json::Array(items) = value {
+fn rename_at(value: &mut Data, path: &[FetchNodePathSegment], to: &str, schema: &SchemaIndex) {
+    if let Data::Array(items) = value {
         for item in items {
             rename_at(item, path, to, schema);
         }
@@ -72,7 +72,7 @@ fn rename_at(value: &mut Json, path: &[FetchNodePathSegment], to: &str, schema: 
             }
         }
         [FetchNodePathSegment::Key(key), rest @ ..] => {
-            if let Json::Object(map) = value {
+            if let Data::Object(map) = value {
                 if rest.is_empty() {
                     if let Some(v) = map.remove(key) {
                         map.insert(to.to_string(), v);
