@@ -11,7 +11,7 @@ use serde_json::{Map, Value as Json};
 
 use super::data::{Data, Object};
 
-use super::executor::Executor;
+use super::executor::{Executor, SharedAnswer};
 use super::health::{SubgraphHealth, SubgraphStatus};
 use super::http_transport::{shared_client, HttpTransport};
 use super::operation::OperationKind;
@@ -62,7 +62,7 @@ pub struct Gateway {
     supergraph: Arc<Supergraph>,
     transports: HashMap<String, Arc<dyn SubgraphTransport>>,
     health: Arc<SubgraphHealth>,
-    outbound_dedup: Option<OutboundDedup>,
+    outbound_dedup: Option<OutboundDedup<SharedAnswer>>,
 }
 
 impl Gateway {

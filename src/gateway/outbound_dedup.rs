@@ -27,19 +27,33 @@ struct OutboundKey {
     headers: Vec<(String, String)>,
 }
 
-/// The subgraph calls in flight, by request.
-#[derive(Default)]
-pub struct OutboundDedup {
-    calls: InFlight<OutboundKey, Result<Bytes, TransportError>>,
+/// The subgraph calls in flight, by request; `A` is what a call's raw
+/// answer is turned into (the executor's parsed response).
+pub struct OutboundDedup<A> {
+    calls: InFlight<OutboundKey, A>,
 }
 
-impl OutboundDedup {
-    /// Sends `request` through `transport`, or joins the identical call in flight.
-    pub async fn call(
+impl<A> Default for OutboundDedup<A> {
+    fn default() -> Self {
+        OutboundDedup {
+            calls: InFlight::default(),
+        }
+    }
+}
+
+impl<A: Clone + Send + Sync + 'static> OutboundDedup<A> {
+    /// Sends `request` through `transport` and turns the raw answer into an
+    /// `A` with `answer`, or joins the identical call in flight and receives
+    /// a clone of its `A`: the sharers share the parsing too.
+    pub async fn call<F>(
         &self,
         transport: &Arc<dyn SubgraphTransport>,
         request: SubgraphRequest,
-    ) -> Result<Bytes, TransportError> {
+        answer: F,
+    ) -> A
+    where
+        F: FnOnce(Result<Bytes, TransportError>) -> A + Send + 'static,
+    {
         let key = OutboundKey {
             transport: Arc::as_ptr(transport) as *const () as usize,
             body: request.body.clone(),
@@ -47,7 +61,7 @@ impl OutboundDedup {
         };
         let transport = transport.clone();
         self.calls
-            .run(key, async move { transport.call(request).await })
+            .run(key, async move { answer(transport.call(request).await) })
             .await
     }
 

@@ -40,23 +40,24 @@ pub struct ExecutionState {
 pub struct Executor<'a> {
     pub schema: &'a SchemaIndex,
     pub transports: &'a HashMap<String, Arc<dyn SubgraphTransport>>,
-    pub health: &'a SubgraphHealth,
+    pub health: &'a Arc<SubgraphHealth>,
     /// Set for queries: identical subgraph requests in flight share one call.
-    pub shared_calls: Option<&'a OutboundDedup>,
+    pub shared_calls: Option<&'a OutboundDedup<SharedAnswer>>,
     pub variables: &'a Map<String, Json>,
     pub headers: &'a [(String, String)],
     state: Mutex<ExecutionState>,
 }
 
-#[derive(Deserialize)]
-struct SubgraphResponse {
+/// A subgraph's answer, parsed.
+#[derive(Clone, Deserialize)]
+pub struct SubgraphResponse {
     #[serde(default)]
     data: Option<Data>,
     #[serde(default)]
     errors: Option<Vec<SubgraphError>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 struct SubgraphError {
     #[serde(default)]
     message: Option<String>,
@@ -99,6 +100,61 @@ impl SubgraphError {
     }
 }
 
+/// What a subgraph call came to, parsed once and shared by every
+/// execution that joined the call (see `OutboundDedup`).
+pub type SharedAnswer = Result<Arc<SubgraphResponse>, GraphQLError>;
+
+/// A subgraph's raw answer as a parsed response or the error to report,
+/// recording how the subgraph answered.
+fn answer_of(
+    health: &SubgraphHealth,
+    subgraph: &str,
+    raw: Result<Bytes, TransportError>,
+) -> Result<SubgraphResponse, GraphQLError> {
+    let bytes = match raw {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            health.record_failure(subgraph, &error.to_string());
+            return Err(match error {
+                TransportError::Unavailable { .. } => service_error(
+                    subgraph,
+                    format!("Subgraph {subgraph} is unavailable."),
+                    ErrorCode::SubgraphUnavailable,
+                ),
+                TransportError::Timeout { .. } => service_error(
+                    subgraph,
+                    format!("Subgraph {subgraph} did not answer in time."),
+                    ErrorCode::Timeout,
+                ),
+                TransportError::Status { status, body, .. } => match parse_response(&body) {
+                    Some(parsed) if parsed.data.is_some() || parsed.errors.is_some() => {
+                        return Ok(parsed)
+                    }
+                    _ => service_error(
+                        subgraph,
+                        format!("Subgraph {subgraph} answered HTTP {status}."),
+                        ErrorCode::SubgraphError,
+                    ),
+                },
+            });
+        }
+    };
+    match parse_response(&bytes) {
+        Some(parsed) => {
+            health.record_success(subgraph);
+            Ok(parsed)
+        }
+        None => {
+            health.record_failure(subgraph, "answered with a body that is not GraphQL JSON");
+            Err(service_error(
+                subgraph,
+                format!("Subgraph {subgraph} answered with invalid JSON."),
+                ErrorCode::SubgraphError,
+            ))
+        }
+    }
+}
+
 /// Parses a subgraph's answer. The body is checked as UTF-8 once, as a
 /// whole, so the parser need not check each string it reads.
 fn parse_response(body: &[u8]) -> Option<SubgraphResponse> {
@@ -118,7 +174,7 @@ impl<'a> Executor<'a> {
     pub fn new(
         schema: &'a SchemaIndex,
         transports: &'a HashMap<String, Arc<dyn SubgraphTransport>>,
-        health: &'a SubgraphHealth,
+        health: &'a Arc<SubgraphHealth>,
         variables: &'a Map<String, Json>,
         headers: &'a [(String, String)],
     ) -> Self {
@@ -138,7 +194,7 @@ impl<'a> Executor<'a> {
 
     /// Lets this execution share identical subgraph calls with others in
     /// flight; only for operations that change nothing.
-    pub fn sharing_calls(mut self, dedup: &'a OutboundDedup) -> Self {
+    pub fn sharing_calls(mut self, dedup: &'a OutboundDedup<SharedAnswer>) -> Self {
         self.shared_calls = Some(dedup);
         self
     }
@@ -223,52 +279,19 @@ impl<'a> Executor<'a> {
             headers: self.headers.to_vec(),
         };
         let answer = match self.shared_calls {
-            Some(dedup) => dedup.call(transport, request).await,
-            None => transport.call(request).await,
+            Some(dedup) => {
+                let (health, name) = (self.health.clone(), subgraph.to_string());
+                dedup
+                    .call(transport, request, move |raw| {
+                        answer_of(&health, &name, raw).map(Arc::new)
+                    })
+                    .await
+            }
+            None => answer_of(self.health, subgraph, transport.call(request).await).map(Arc::new),
         };
-        let bytes = match answer {
-            Ok(bytes) => bytes,
-            Err(error) => {
-                self.health.record_failure(subgraph, &error.to_string());
-                return Err(match error {
-                    TransportError::Unavailable { .. } => service_error(
-                        subgraph,
-                        format!("Subgraph {subgraph} is unavailable."),
-                        ErrorCode::SubgraphUnavailable,
-                    ),
-                    TransportError::Timeout { .. } => service_error(
-                        subgraph,
-                        format!("Subgraph {subgraph} did not answer in time."),
-                        ErrorCode::Timeout,
-                    ),
-                    TransportError::Status { status, body, .. } => match parse_response(&body) {
-                        Some(parsed) if parsed.data.is_some() || parsed.errors.is_some() => {
-                            return Ok(parsed)
-                        }
-                        _ => service_error(
-                            subgraph,
-                            format!("Subgraph {subgraph} answered HTTP {status}."),
-                            ErrorCode::SubgraphError,
-                        ),
-                    },
-                });
-            }
-        };
-        match parse_response(&bytes) {
-            Some(parsed) => {
-                self.health.record_success(subgraph);
-                Ok(parsed)
-            }
-            None => {
-                self.health
-                    .record_failure(subgraph, "answered with a body that is not GraphQL JSON");
-                Err(service_error(
-                    subgraph,
-                    format!("Subgraph {subgraph} answered with invalid JSON."),
-                    ErrorCode::SubgraphError,
-                ))
-            }
-        }
+        // Moved out when no other execution shares it (the usual case once
+        // the others have taken theirs), copied otherwise: still no re-parse.
+        answer.map(|shared| Arc::try_unwrap(shared).unwrap_or_else(|shared| (*shared).clone()))
     }
 
     async fn root_fetch(&self, fetch: &FetchStep) {
