@@ -13,7 +13,7 @@ use super::data::{Data, Object};
 
 use super::executor::{Executor, SharedAnswer};
 use super::health::{SubgraphHealth, SubgraphStatus};
-use super::http_transport::{shared_client, HttpTransport};
+use super::http_transport::{HttpTransport, SubgraphClients};
 use super::operation::OperationKind;
 use super::outbound_dedup::OutboundDedup;
 use super::prepare::{operation_kind, prepare};
@@ -33,8 +33,6 @@ pub struct GatewayOptions {
     /// Transports used instead of HTTP for the named subgraphs (e.g. the
     /// in-process hub subgraph).
     pub transports: HashMap<String, Arc<dyn SubgraphTransport>>,
-    /// The pooled HTTP client to share (one is built when absent).
-    pub http_client: Option<reqwest::Client>,
     /// Identical subgraph requests of queries in flight share one call.
     pub outbound_dedup: bool,
 }
@@ -45,7 +43,6 @@ impl Default for GatewayOptions {
             subgraph_timeout: Duration::from_secs(30),
             subgraph_timeouts: HashMap::new(),
             transports: HashMap::new(),
-            http_client: None,
             outbound_dedup: true,
         }
     }
@@ -72,10 +69,12 @@ impl Gateway {
         supergraph: Arc<Supergraph>,
         options: GatewayOptions,
     ) -> Result<Gateway, GatewayError> {
-        let client = match options.http_client {
-            Some(client) => client,
-            None => shared_client().map_err(|e| GatewayError::HttpClient(e.to_string()))?,
-        };
+        let clients = Arc::new(SubgraphClients::default());
+        // Built now so that a client that cannot be built stops the gateway
+        // from loading instead of failing every call.
+        clients
+            .client()
+            .map_err(|e| GatewayError::HttpClient(e.to_string()))?;
         let mut transports: HashMap<String, Arc<dyn SubgraphTransport>> = HashMap::new();
         for subgraph in supergraph.subgraphs() {
             let timeout = options
@@ -86,7 +85,7 @@ impl Gateway {
             transports.insert(
                 subgraph.name.clone(),
                 Arc::new(HttpTransport::new(
-                    client.clone(),
+                    clients.clone(),
                     &subgraph.name,
                     &subgraph.url,
                     timeout,
