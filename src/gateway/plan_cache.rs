@@ -65,6 +65,11 @@ pub struct DocumentKey(pub u64);
 /// validation on a repeat), plans by normalized operation hash and name (two
 /// spellings of one operation share one plan).
 pub struct PlanCache {
+    /// Hashes document texts into `DocumentKey`s: keyed per process, and
+    /// several times faster than SipHash on a long query text (each
+    /// request hashes its text once, and the inbound deduplication check
+    /// once more).
+    pub(crate) key_hasher: ahash::RandomState,
     pub(crate) documents: BoundedCache<DocumentKey, PreparedOperation>,
     pub(crate) plans: BoundedCache<(u64, Option<String>), super::executor::plan::ExecutablePlan>,
 }
@@ -72,6 +77,7 @@ pub struct PlanCache {
 impl PlanCache {
     pub fn new(capacity: usize) -> Self {
         PlanCache {
+            key_hasher: ahash::RandomState::new(),
             documents: BoundedCache::new(capacity),
             plans: BoundedCache::new(capacity),
         }

@@ -3,9 +3,7 @@
 //! shape, normalize and plan. Results are cached per supergraph: documents by
 //! their text and operation name, plans by normalized operation hash and name.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
@@ -45,11 +43,12 @@ pub struct PreparedOperation {
     pub response_size_hint: AtomicUsize,
 }
 
-fn document_key(query: &str, operation_name: Option<&str>) -> DocumentKey {
-    let mut hasher = DefaultHasher::new();
-    query.hash(&mut hasher);
-    operation_name.hash(&mut hasher);
-    DocumentKey(hasher.finish())
+fn document_key(
+    hasher: &ahash::RandomState,
+    query: &str,
+    operation_name: Option<&str>,
+) -> DocumentKey {
+    DocumentKey(hasher.hash_one((query, operation_name)))
 }
 
 /// Parses only as far as needed to tell the operation's kind.
@@ -93,7 +92,7 @@ pub fn prepare(
     query: &str,
     operation_name: Option<&str>,
 ) -> Result<Arc<PreparedOperation>, Vec<GraphQLError>> {
-    let key = document_key(query, operation_name);
+    let key = document_key(&supergraph.plan_cache.key_hasher, query, operation_name);
     if let Some(hit) = supergraph.plan_cache.documents.get(&key) {
         if hit.source == query && hit.requested_name.as_deref() == operation_name {
             return Ok(hit);
