@@ -148,14 +148,14 @@ impl Object {
     pub fn get(&self, key: &str) -> Option<&Data> {
         self.entries
             .iter()
-            .find(|(k, _)| k == key)
+            .find(|(k, _)| same_key(k, key))
             .map(|(_, value)| value)
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Data> {
         self.entries
             .iter_mut()
-            .find(|(k, _)| k == key)
+            .find(|(k, _)| same_key(k, key))
             .map(|(_, value)| value)
     }
 
@@ -178,7 +178,7 @@ impl Object {
 
     /// Removes `key`, keeping the order of the others.
     pub fn remove(&mut self, key: &str) -> Option<Data> {
-        let position = self.entries.iter().position(|(k, _)| k == key)?;
+        let position = self.entries.iter().position(|(k, _)| same_key(k, key))?;
         Some(self.entries.remove(position).1)
     }
 
@@ -233,6 +233,37 @@ impl Object {
         }
         Object { entries: unique }
     }
+}
+
+/// Key equality without a call into libc's `memcmp` for the short keys
+/// GraphQL field names are: merging and projecting compare keys more than
+/// anything else, and the call cost more than the comparison.
+#[inline]
+fn same_key(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let len = a.len();
+    if len != b.len() {
+        return false;
+    }
+    match len {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[len / 2] == b[len / 2] && a[len - 1] == b[len - 1],
+        4..=7 => word4(&a[..4]) == word4(&b[..4]) && word4(&a[len - 4..]) == word4(&b[len - 4..]),
+        8..=16 => word8(&a[..8]) == word8(&b[..8]) && word8(&a[len - 8..]) == word8(&b[len - 8..]),
+        _ => a == b,
+    }
+}
+
+fn word4(bytes: &[u8]) -> u32 {
+    let mut four = [0u8; 4];
+    four.copy_from_slice(bytes);
+    u32::from_ne_bytes(four)
+}
+
+fn word8(bytes: &[u8]) -> u64 {
+    let mut eight = [0u8; 8];
+    eight.copy_from_slice(bytes);
+    u64::from_ne_bytes(eight)
 }
 
 impl IntoIterator for Object {
@@ -358,6 +389,23 @@ mod tests {
         assert_eq!(object.len(), 40);
         assert_eq!(object.get("k7"), Some(&Data::String("last".into())));
         assert_eq!(object.iter().nth(7).map(|(k, _)| k), Some("k7"));
+    }
+
+    #[test]
+    fn keys_compare_equal_exactly_when_their_bytes_do() {
+        for len in 0..40 {
+            let key: String = (0..len)
+                .map(|i| char::from(b'a' + (i % 26) as u8))
+                .collect();
+            assert!(super::same_key(&key, &key.clone()));
+            for at in 0..len {
+                let mut other = key.clone().into_bytes();
+                other[at] = b'_';
+                let other = String::from_utf8(other).unwrap_or_default();
+                assert!(!super::same_key(&key, &other), "{key} vs {other}");
+            }
+            assert!(!super::same_key(&key, &format!("{key}x")));
+        }
     }
 
     #[test]
