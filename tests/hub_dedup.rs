@@ -32,6 +32,28 @@ struct Dedup {
     outbound: bool,
 }
 
+const INBOUND_ONLY: Dedup = Dedup {
+    inbound: true,
+    outbound: false,
+};
+const OUTBOUND_ONLY: Dedup = Dedup {
+    inbound: false,
+    outbound: true,
+};
+const NEITHER: Dedup = Dedup {
+    inbound: false,
+    outbound: false,
+};
+
+fn assert_every_answer_is_the_shared_one(answers: &[Value]) {
+    for answer in answers {
+        assert_eq!(
+            answer["data"]["topProducts"][0]["name"], "Shared",
+            "{answer}"
+        );
+    }
+}
+
 async fn start_hub(dedup: Dedup, calls: Arc<AtomicUsize>, dir: &std::path::Path) -> RunningHub {
     let mut urls = HashMap::new();
     urls.insert("accounts", start_subgraph(subgraphs::accounts()).0);
@@ -87,22 +109,9 @@ async fn send_together(
 async fn identical_queries_in_flight_share_one_execution() {
     let dir = tempfile::tempdir().expect("temp dir");
     let calls = Arc::new(AtomicUsize::new(0));
-    let hub = start_hub(
-        Dedup {
-            inbound: true,
-            outbound: false,
-        },
-        calls.clone(),
-        dir.path(),
-    )
-    .await;
+    let hub = start_hub(INBOUND_ONLY, calls.clone(), dir.path()).await;
     let answers = send_together(&hub, 8, |_| "Bearer same".into()).await;
-    for answer in &answers {
-        assert_eq!(
-            answer["data"]["topProducts"][0]["name"], "Shared",
-            "{answer}"
-        );
-    }
+    assert_every_answer_is_the_shared_one(&answers);
     assert_eq!(
         calls.load(Ordering::SeqCst),
         1,
@@ -121,15 +130,7 @@ async fn different_credentials_are_never_shared() {
     let calls = Arc::new(AtomicUsize::new(0));
     // Outbound sharing off: the hub forwards no credentials to this
     // subgraph, so its calls would rightly be shared.
-    let hub = start_hub(
-        Dedup {
-            inbound: true,
-            outbound: false,
-        },
-        calls.clone(),
-        dir.path(),
-    )
-    .await;
+    let hub = start_hub(INBOUND_ONLY, calls.clone(), dir.path()).await;
     send_together(&hub, 3, |i| format!("Bearer client-{i}")).await;
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     hub.stop().await;
@@ -139,15 +140,7 @@ async fn different_credentials_are_never_shared() {
 async fn switched_off_every_request_executes() {
     let dir = tempfile::tempdir().expect("temp dir");
     let calls = Arc::new(AtomicUsize::new(0));
-    let hub = start_hub(
-        Dedup {
-            inbound: false,
-            outbound: false,
-        },
-        calls.clone(),
-        dir.path(),
-    )
-    .await;
+    let hub = start_hub(NEITHER, calls.clone(), dir.path()).await;
     send_together(&hub, 4, |_| "Bearer same".into()).await;
     assert_eq!(calls.load(Ordering::SeqCst), 4);
     hub.stop().await;
@@ -157,22 +150,9 @@ async fn switched_off_every_request_executes() {
 async fn identical_subgraph_requests_in_flight_share_one_call() {
     let dir = tempfile::tempdir().expect("temp dir");
     let calls = Arc::new(AtomicUsize::new(0));
-    let hub = start_hub(
-        Dedup {
-            inbound: false,
-            outbound: true,
-        },
-        calls.clone(),
-        dir.path(),
-    )
-    .await;
+    let hub = start_hub(OUTBOUND_ONLY, calls.clone(), dir.path()).await;
     let answers = send_together(&hub, 6, |i| format!("Bearer client-{i}")).await;
-    for answer in &answers {
-        assert_eq!(
-            answer["data"]["topProducts"][0]["name"], "Shared",
-            "{answer}"
-        );
-    }
+    assert_every_answer_is_the_shared_one(&answers);
     assert_eq!(
         calls.load(Ordering::SeqCst),
         1,
