@@ -165,6 +165,9 @@ render_report() {
   echo "Hive Router with its inbound deduplication on; every other row runs both with it off."
   echo "Outbound (subgraph request) deduplication is each gateway's default in every row: on in"
   echo "the hub (\`[gateway] outbound_dedup\`), Hive Router and Hive Gateway; Apollo Gateway runs with its defaults."
+  echo "Every wrk connection sends the same query, so a gateway with outbound deduplication sends"
+  echo "the subgraph fewer requests than it receives: the single-subgraph row can exceed the"
+  echo "subgraph queried directly."
   echo
   local query
   for query in "${QUERIES[@]}"; do
