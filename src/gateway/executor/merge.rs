@@ -1,8 +1,16 @@
 //! Deep merge of subgraph data into the response being assembled.
 
 use crate::gateway::data::Data;
-
 use crate::gateway::schema_index::SchemaIndex;
+
+/// Whether an incoming `__typename` replaces the existing one: only a
+/// concrete name over an abstract one (an `@interfaceObject` placeholder).
+fn replaces_typename(existing: &Data, incoming: &Data, schema: &SchemaIndex) -> bool {
+    incoming.is_string()
+        && existing
+            .as_str()
+            .is_some_and(|name| schema.is_abstract(name))
+}
 
 /// Merges `source` into `target`. Objects merge key by key, equal-length lists
 /// element by element; a null never overwrites a value. An existing
@@ -15,10 +23,7 @@ pub fn deep_merge(target: &mut Data, source: Data, schema: &SchemaIndex) {
                 match t.get_mut(&key) {
                     Some(existing) => {
                         if key == "__typename" {
-                            let placeholder = existing
-                                .as_str()
-                                .is_some_and(|name| schema.is_abstract(name));
-                            if placeholder && value.is_string() {
+                            if replaces_typename(existing, &value, schema) {
                                 *existing = value;
                             }
                         } else {
@@ -49,10 +54,7 @@ pub fn deep_merge_ref(target: &mut Data, source: &Data, schema: &SchemaIndex) {
                 match t.get_mut(key) {
                     Some(existing) => {
                         if key == "__typename" {
-                            let placeholder = existing
-                                .as_str()
-                                .is_some_and(|name| schema.is_abstract(name));
-                            if placeholder && value.is_string() {
+                            if replaces_typename(existing, value, schema) {
                                 *existing = value.clone();
                             }
                         } else {
