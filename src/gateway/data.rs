@@ -55,13 +55,6 @@ impl Data {
         }
     }
 
-    pub fn as_bool(&self) -> Option<bool> {
-        match self {
-            Data::Bool(value) => Some(*value),
-            _ => None,
-        }
-    }
-
     pub fn as_object(&self) -> Option<&Object> {
         match self {
             Data::Object(object) => Some(object),
@@ -111,12 +104,6 @@ impl From<&Json> for Data {
     }
 }
 
-impl From<Object> for Data {
-    fn from(object: Object) -> Data {
-        Data::Object(object)
-    }
-}
-
 /// Compact JSON, as in error messages.
 impl fmt::Display for Data {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -157,10 +144,6 @@ impl Object {
             .iter_mut()
             .find(|(k, _)| same_key(k, key))
             .map(|(_, value)| value)
-    }
-
-    pub fn contains_key(&self, key: &str) -> bool {
-        self.get(key).is_some()
     }
 
     /// The object's `__typename`, when it is a string.

@@ -64,9 +64,4 @@ impl<A: Clone + Send + Sync + 'static> OutboundDedup<A> {
             .run(key, async move { answer(transport.call(request).await) })
             .await
     }
-
-    /// How many distinct subgraph requests are in flight.
-    pub fn in_flight(&self) -> usize {
-        self.calls.len()
-    }
 }

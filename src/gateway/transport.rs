@@ -12,7 +12,7 @@ pub struct SubgraphRequest {
     pub headers: Vec<(String, String)>,
 }
 
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum TransportError {
     #[error("subgraph {subgraph} is unavailable: {reason}")]
     Unavailable { subgraph: String, reason: String },

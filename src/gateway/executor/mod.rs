@@ -278,20 +278,18 @@ impl<'a> Executor<'a> {
             body: Bytes::from(body),
             headers: self.headers.to_vec(),
         };
-        let answer = match self.shared_calls {
-            Some(dedup) => {
-                let (health, name) = (self.health.clone(), subgraph.to_string());
-                dedup
-                    .call(transport, request, move |raw| {
-                        answer_of(&health, &name, raw).map(Arc::new)
-                    })
-                    .await
-            }
-            None => answer_of(self.health, subgraph, transport.call(request).await).map(Arc::new),
+        let Some(dedup) = self.shared_calls else {
+            return answer_of(self.health, subgraph, transport.call(request).await);
         };
+        let (health, name) = (self.health.clone(), subgraph.to_string());
+        let shared = dedup
+            .call(transport, request, move |raw| {
+                answer_of(&health, &name, raw).map(Arc::new)
+            })
+            .await;
         // Moved out when no other execution shares it (the usual case once
         // the others have taken theirs), copied otherwise: still no re-parse.
-        answer.map(|shared| Arc::try_unwrap(shared).unwrap_or_else(|shared| (*shared).clone()))
+        shared.map(|shared| Arc::try_unwrap(shared).unwrap_or_else(|shared| (*shared).clone()))
     }
 
     async fn root_fetch(&self, fetch: &FetchStep) {
