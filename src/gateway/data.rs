@@ -12,10 +12,12 @@
 
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use bytestring::ByteString;
+use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value as Json};
 
 use super::json_write;
+use super::text::Text;
 
 /// One value of the data tree.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -24,7 +26,7 @@ pub enum Data {
     Null,
     Bool(bool),
     Number(Number),
-    String(String),
+    String(Text),
     Array(Vec<Data>),
     Object(Object),
 }
@@ -50,7 +52,7 @@ impl Data {
 
     pub fn as_str(&self) -> Option<&str> {
         match self {
-            Data::String(text) => Some(text),
+            Data::String(text) => Some(text.as_str()),
             _ => None,
         }
     }
@@ -73,7 +75,7 @@ impl Data {
             Data::Null => Json::Null,
             Data::Bool(value) => Json::Bool(*value),
             Data::Number(number) => Json::Number(number.clone()),
-            Data::String(text) => Json::String(text.clone()),
+            Data::String(text) => Json::String(text.as_str().to_owned()),
             Data::Array(items) => Json::Array(items.iter().map(Data::to_json).collect()),
             Data::Object(object) => Json::Object(
                 object
@@ -91,7 +93,7 @@ impl From<&Json> for Data {
             Json::Null => Data::Null,
             Json::Bool(value) => Data::Bool(*value),
             Json::Number(number) => Data::Number(number.clone()),
-            Json::String(text) => Data::String(text.clone()),
+            Json::String(text) => Data::String(Text::from(text.as_str())),
             Json::Array(items) => Data::Array(items.iter().map(Data::from).collect()),
             Json::Object(map) => {
                 let mut object = Object::with_capacity(map.len());
@@ -260,13 +262,27 @@ impl IntoIterator for Object {
 
 impl<'de> Deserialize<'de> for Data {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Data, D::Error> {
-        deserializer.deserialize_any(DataVisitor)
+        DataSeed { source: None }.deserialize(deserializer)
     }
 }
 
-struct DataVisitor;
+/// Parses one JSON value into a data tree. With a `source` (the text being
+/// parsed), strings without escape sequences become slices of it instead
+/// of copies.
+#[derive(Clone, Copy)]
+pub struct DataSeed<'s> {
+    pub source: Option<&'s ByteString>,
+}
 
-impl<'de> Visitor<'de> for DataVisitor {
+impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
+    type Value = Data;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Data, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DataSeed<'_> {
     type Value = Data;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -282,7 +298,7 @@ impl<'de> Visitor<'de> for DataVisitor {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Data, D::Error> {
-        Data::deserialize(deserializer)
+        self.deserialize(deserializer)
     }
 
     fn visit_bool<E>(self, value: bool) -> Result<Data, E> {
@@ -301,17 +317,26 @@ impl<'de> Visitor<'de> for DataVisitor {
         Ok(Number::from_f64(value).map_or(Data::Null, Data::Number))
     }
 
+    /// A string the parser lends straight from the input had no escape
+    /// sequence, so (JSON being what it is) nothing in it needs escaping.
+    fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Data, E> {
+        Ok(Data::String(match self.source {
+            Some(source) => Text::plain_slice(source, value),
+            None => Text::from(value),
+        }))
+    }
+
     fn visit_str<E>(self, value: &str) -> Result<Data, E> {
-        Ok(Data::String(value.to_owned()))
+        Ok(Data::String(Text::from(value)))
     }
 
     fn visit_string<E>(self, value: String) -> Result<Data, E> {
-        Ok(Data::String(value))
+        Ok(Data::String(Text::from(value)))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Data, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        while let Some(item) = seq.next_element()? {
+        while let Some(item) = seq.next_element_seed(self)? {
             items.push(item);
         }
         Ok(Data::Array(items))
@@ -320,7 +345,7 @@ impl<'de> Visitor<'de> for DataVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Data, A::Error> {
         let mut object = Object::with_capacity(map.size_hint().unwrap_or(0).clamp(4, 64));
         while let Some(key) = map.next_key::<String>()? {
-            let value = map.next_value()?;
+            let value = map.next_value_seed(self)?;
             object.append_absent(key, value);
         }
         Ok(Data::Object(object.unique_keys()))
@@ -354,6 +379,33 @@ mod tests {
             r#"{"z":1,"a":[true,null,-2,3.5,"sé\n"],"m":{"b":{},"a":[]}}"#
         );
         assert_eq!(Data::from(&data.to_json()), data);
+    }
+
+    #[test]
+    fn parsing_with_a_source_slices_plain_strings_and_writes_the_same_json() {
+        use serde::de::DeserializeSeed;
+        let source = bytestring::ByteString::from(
+            r#"{"plain":"long text, no escapes","escaped":"a \"quote\" and\nline","list":["x","\u00e9"]}"#,
+        );
+        let mut parser = serde_json::Deserializer::from_str(&source);
+        let data = super::DataSeed {
+            source: Some(&source),
+        }
+        .deserialize(&mut parser)
+        .unwrap_or_default();
+        let plain = data.get("plain").and_then(Data::as_str).unwrap_or_default();
+        let inside = source.as_ptr() as usize..source.as_ptr() as usize + source.len();
+        assert!(
+            inside.contains(&(plain.as_ptr() as usize)),
+            "sliced, not copied"
+        );
+        assert_eq!(
+            data.to_string(),
+            serde_json::to_string(
+                &serde_json::from_str::<serde_json::Value>(&source).unwrap_or_default()
+            )
+            .unwrap_or_default()
+        );
     }
 
     #[test]

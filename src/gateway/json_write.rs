@@ -28,7 +28,7 @@ pub fn data(out: &mut Vec<u8>, data: &Data) {
         Data::Null => out.extend_from_slice(b"null"),
         Data::Bool(true) => out.extend_from_slice(b"true"),
         Data::Bool(false) => out.extend_from_slice(b"false"),
-        Data::String(text) => string(out, text),
+        Data::String(text) => text.write_json(out),
         Data::Number(number) => {
             // As in `value`: writing a number into a Vec cannot fail.
             if serde_json::to_writer(&mut *out, number).is_err() {
@@ -96,7 +96,7 @@ fn word(bytes: &[u8]) -> u64 {
 }
 
 /// True when `bytes` holds a quote, a backslash or a control character.
-fn needs_escaping(bytes: &[u8]) -> bool {
+pub fn needs_escaping(bytes: &[u8]) -> bool {
     let mut pairs = bytes.chunks_exact(16);
     for pair in &mut pairs {
         let (low, high) = pair.split_at(8);

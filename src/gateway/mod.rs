@@ -25,6 +25,7 @@ pub mod response;
 pub mod schema_index;
 pub mod shape;
 pub mod supergraph;
+pub mod text;
 pub mod transport;
 pub mod variables;
 

@@ -13,11 +13,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use bytestring::ByteString;
 use futures::future::{join_all, BoxFuture};
-use serde::Deserialize;
+use serde::de::{Error as _, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer as _};
 use serde_json::{Map, Value as Json};
 
-use super::data::{Data, Object};
+use super::data::{Data, DataSeed, Object};
 
 use self::entities::Representations;
 use self::merge::deep_merge;
@@ -49,11 +51,9 @@ pub struct Executor<'a> {
 }
 
 /// A subgraph's answer, parsed.
-#[derive(Clone, Deserialize)]
+#[derive(Clone)]
 pub struct SubgraphResponse {
-    #[serde(default)]
     data: Option<Data>,
-    #[serde(default)]
     errors: Option<Vec<SubgraphError>>,
 }
 
@@ -156,10 +156,54 @@ fn answer_of(
 }
 
 /// Parses a subgraph's answer. The body is checked as UTF-8 once, as a
-/// whole, so the parser need not check each string it reads.
-fn parse_response(body: &[u8]) -> Option<SubgraphResponse> {
-    let text = std::str::from_utf8(body).ok()?;
-    serde_json::from_str(text).ok()
+/// whole, so the parser need not check each string it reads, and strings
+/// without escapes stay slices of the body.
+fn parse_response(body: &Bytes) -> Option<SubgraphResponse> {
+    let source = ByteString::try_from(body.clone()).ok()?;
+    let mut parser = serde_json::Deserializer::from_str(&source);
+    let response = parser
+        .deserialize_map(ResponseVisitor { source: &source })
+        .ok()?;
+    parser.end().ok()?;
+    Some(response)
+}
+
+/// The top level of a subgraph's answer: `data` parsed into the data tree
+/// (strings sliced from `source`), `errors` as they are, the rest ignored.
+struct ResponseVisitor<'s> {
+    source: &'s ByteString,
+}
+
+impl<'de> Visitor<'de> for ResponseVisitor<'_> {
+    type Value = SubgraphResponse;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a GraphQL response object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SubgraphResponse, A::Error> {
+        let (mut data, mut errors) = (None, None);
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match &*key {
+                "data" if data.is_some() => return Err(A::Error::duplicate_field("data")),
+                "data" => {
+                    let seed = DataSeed {
+                        source: Some(self.source),
+                    };
+                    data = Some(map.next_value_seed(seed)?);
+                }
+                "errors" if errors.is_some() => return Err(A::Error::duplicate_field("errors")),
+                "errors" => errors = Some(map.next_value::<Option<Vec<SubgraphError>>>()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(SubgraphResponse {
+            data: data.filter(|data| !data.is_null()),
+            errors: errors.flatten(),
+        })
+    }
 }
 
 fn service_error(subgraph: &str, message: String, code: ErrorCode) -> GraphQLError {

@@ -39,7 +39,7 @@ fn set_at(value: &mut Data, path: &[FetchNodePathSegment], to: &str, schema: &Sc
         return;
     }
     match path {
-        [] => *value = Data::String(to.to_string()),
+        [] => *value = Data::String(to.into()),
         [FetchNodePathSegment::TypenameEquals(names), rest @ ..] => {
             if typename_matches(value, names, schema) {
                 set_at(value, rest, to, schema);
@@ -48,7 +48,7 @@ fn set_at(value: &mut Data, path: &[FetchNodePathSegment], to: &str, schema: &Sc
         [FetchNodePathSegment::Key(key), rest @ ..] => {
             if let Data::Object(map) = value {
                 if rest.is_empty() {
-                    map.insert(key.clone(), Data::String(to.to_string()));
+                    map.insert(key.clone(), Data::String(to.into()));
                 } else if let Some(child) = map.get_mut(key) {
                     set_at(child, rest, to, schema);
                 }
