@@ -186,7 +186,7 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
         inbound_dedup: config
             .gateway
             .inbound_dedup
-            .then(crate::http::InboundDedup::default),
+            .then(|| crate::http::InboundDedup::on_runtime(tokio::runtime::Handle::current())),
     });
     let server = HttpServer::new(move || {
         let state = state.clone();

@@ -6,14 +6,21 @@
 //! type with the same credentials (`Authorization`), and they run on the same
 //! gateway: no client receives an answer computed for someone else, and a
 //! request that arrives after a reload never joins one on the old supergraph.
+//!
+//! A shared execution runs as a task of the hub's main runtime rather than
+//! on the HTTP worker that started it: when it finishes, that worker has
+//! many waiting clients to write its answer to, and the next execution
+//! (started by the first client to ask again) would otherwise queue behind
+//! all of those writes.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use bytes::Bytes;
-use futures::FutureExt;
 
+use crate::error_code::ErrorCode;
+use crate::gateway::{GraphQLError, GraphQLResponse, ResponseBody};
 use crate::in_flight::InFlight;
 
 /// A finished answer, ready to be written to every waiting client.
@@ -36,17 +43,46 @@ pub struct DedupKey {
 }
 
 /// The executions in flight, by request.
-#[derive(Default)]
 pub struct InboundDedup {
     executions: InFlight<DedupKey, Arc<SharedReply>>,
+    runtime: tokio::runtime::Handle,
 }
 
 impl InboundDedup {
+    /// Shared executions run as tasks of `runtime`.
+    pub fn on_runtime(runtime: tokio::runtime::Handle) -> Self {
+        InboundDedup {
+            executions: InFlight::default(),
+            runtime,
+        }
+    }
+
     /// Runs `execute` for `key`, or joins the run already in flight for it.
     pub async fn run<F>(&self, key: DedupKey, execute: F) -> Arc<SharedReply>
     where
         F: Future<Output = SharedReply> + Send + 'static,
     {
-        self.executions.run(key, execute.map(Arc::new)).await
+        let runtime = self.runtime.clone();
+        // Spawned on first poll: a request that joins a run in flight drops
+        // this future unpolled.
+        let task = async move {
+            let reply = runtime.spawn(execute).await;
+            Arc::new(reply.unwrap_or_else(|_| stopped_reply()))
+        };
+        self.executions.run(key, task).await
+    }
+}
+
+/// The answer when a shared execution's task ended without one (the hub is
+/// shutting down, or the execution panicked).
+fn stopped_reply() -> SharedReply {
+    let response = GraphQLResponse::request_error(GraphQLError::new(
+        "the execution stopped before it finished; retry the request",
+        ErrorCode::InternalServerError,
+    ));
+    SharedReply {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        content_type: "application/json",
+        body: Bytes::from(ResponseBody::of(&response).json),
     }
 }
