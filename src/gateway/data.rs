@@ -408,6 +408,20 @@ mod tests {
         );
     }
 
+    /// Slices are written without an escape check because the parser
+    /// refuses raw control characters inside strings; this guards that.
+    #[test]
+    fn a_raw_control_character_in_a_string_is_refused() {
+        use serde::de::DeserializeSeed;
+        let source = bytestring::ByteString::from("{\"a\":\"bell\u{7}here\"}");
+        let mut parser = serde_json::Deserializer::from_str(&source);
+        let parsed = super::DataSeed {
+            source: Some(&source),
+        }
+        .deserialize(&mut parser);
+        assert!(parsed.is_err(), "{parsed:?}");
+    }
+
     #[test]
     fn a_repeated_key_keeps_its_first_place_and_last_value() {
         let small = parse(r#"{"a":1,"b":2,"a":3}"#);
