@@ -68,6 +68,12 @@ pub fn string(out: &mut Vec<u8>, text: &str) {
         }
         return;
     }
+    unescaped_string(out, text);
+}
+
+/// Appends `text` between quotes as it is: for text known to hold nothing
+/// JSON must escape.
+pub fn unescaped_string(out: &mut Vec<u8>, text: &str) {
     out.reserve(text.len() + 2);
     out.push(b'"');
     out.extend_from_slice(text.as_bytes());

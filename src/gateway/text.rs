@@ -50,12 +50,7 @@ impl Text {
     /// Appends this string as a JSON string literal.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         match &self.0 {
-            Kind::Plain(text) => {
-                out.reserve(text.len() + 2);
-                out.push(b'"');
-                out.extend_from_slice(text.as_bytes());
-                out.push(b'"');
-            }
+            Kind::Plain(text) => json_write::unescaped_string(out, text),
             Kind::Escapable(text) => json_write::string(out, text),
         }
     }
