@@ -19,8 +19,6 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use bytes::Bytes;
 
-use crate::error_code::ErrorCode;
-use crate::gateway::{GraphQLError, GraphQLResponse, ResponseBody};
 use crate::in_flight::InFlight;
 
 /// A finished answer, ready to be written to every waiting client.
@@ -44,7 +42,7 @@ pub struct DedupKey {
 
 /// The executions in flight, by request.
 pub struct InboundDedup {
-    executions: InFlight<DedupKey, Arc<SharedReply>>,
+    executions: InFlight<DedupKey, Option<Arc<SharedReply>>>,
     runtime: tokio::runtime::Handle,
 }
 
@@ -58,31 +56,16 @@ impl InboundDedup {
     }
 
     /// Runs `execute` for `key`, or joins the run already in flight for it.
-    pub async fn run<F>(&self, key: DedupKey, execute: F) -> Arc<SharedReply>
+    /// `None` when the run's task ended without an answer (the hub is
+    /// shutting down, or the execution panicked).
+    pub async fn run<F>(&self, key: DedupKey, execute: F) -> Option<Arc<SharedReply>>
     where
         F: Future<Output = SharedReply> + Send + 'static,
     {
         let runtime = self.runtime.clone();
         // Spawned on first poll: a request that joins a run in flight drops
         // this future unpolled.
-        let task = async move {
-            let reply = runtime.spawn(execute).await;
-            Arc::new(reply.unwrap_or_else(|_| stopped_reply()))
-        };
+        let task = async move { runtime.spawn(execute).await.ok().map(Arc::new) };
         self.executions.run(key, task).await
-    }
-}
-
-/// The answer when a shared execution's task ended without one (the hub is
-/// shutting down, or the execution panicked).
-fn stopped_reply() -> SharedReply {
-    let response = GraphQLResponse::request_error(GraphQLError::new(
-        "the execution stopped before it finished; retry the request",
-        ErrorCode::InternalServerError,
-    ));
-    SharedReply {
-        status: StatusCode::INTERNAL_SERVER_ERROR,
-        content_type: "application/json",
-        body: Bytes::from(ResponseBody::of(&response).json),
     }
 }

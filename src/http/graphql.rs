@@ -77,6 +77,16 @@ pub async fn post(
             }
         })
         .await;
+    let Some(shared) = shared else {
+        return reply(
+            media,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &GraphQLResponse::request_error(GraphQLError::new(
+                "the execution stopped before it finished; retry the request",
+                ErrorCode::InternalServerError,
+            )),
+        );
+    };
     HttpResponse::build(shared.status)
         .content_type(shared.content_type)
         .body(shared.body.clone())
