@@ -31,13 +31,11 @@ pub async fn post(
         return not_acceptable();
     };
     if !media::body_is_json(request.headers()) {
-        return reply(
+        return reply_error(
             media,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            &GraphQLResponse::request_error(GraphQLError::new(
-                "send the request body as application/json",
-                ErrorCode::BadUserInput,
-            )),
+            "send the request body as application/json",
+            ErrorCode::BadUserInput,
         );
     }
     let Some(gateway) = state.gateway.current() else {
@@ -78,13 +76,11 @@ pub async fn post(
         })
         .await;
     let Some(shared) = shared else {
-        return reply(
+        return reply_error(
             media,
             StatusCode::INTERNAL_SERVER_ERROR,
-            &GraphQLResponse::request_error(GraphQLError::new(
-                "the execution stopped before it finished; retry the request",
-                ErrorCode::InternalServerError,
-            )),
+            "the execution stopped before it finished; retry the request",
+            ErrorCode::InternalServerError,
         );
     };
     HttpResponse::build(shared.status)
@@ -97,13 +93,11 @@ async fn post_batch(media: ResponseMedia, body: &[u8], gateway: &Gateway) -> Htt
     let items = match serde_json::from_slice::<Vec<Value>>(body) {
         Ok(items) if !items.is_empty() => items,
         Ok(_) => {
-            return reply(
+            return reply_error(
                 media,
                 StatusCode::BAD_REQUEST,
-                &GraphQLResponse::request_error(GraphQLError::new(
-                    "a batch must hold at least one request",
-                    ErrorCode::BadUserInput,
-                )),
+                "a batch must hold at least one request",
+                ErrorCode::BadUserInput,
             )
         }
         Err(error) => return reply(media, StatusCode::BAD_REQUEST, &unreadable(&error)),
@@ -228,6 +222,20 @@ fn reply(media: ResponseMedia, status: StatusCode, response: &GraphQLResponse) -
     reply_json(media, status, to_json(response))
 }
 
+/// A request error (no execution) with `status`.
+fn reply_error(
+    media: ResponseMedia,
+    status: StatusCode,
+    message: &str,
+    code: ErrorCode,
+) -> HttpResponse {
+    reply(
+        media,
+        status,
+        &GraphQLResponse::request_error(GraphQLError::new(message, code)),
+    )
+}
+
 fn reply_json(media: ResponseMedia, status: StatusCode, json: Vec<u8>) -> HttpResponse {
     HttpResponse::build(status)
         .content_type(media.content_type())
@@ -235,13 +243,11 @@ fn reply_json(media: ResponseMedia, status: StatusCode, json: Vec<u8>) -> HttpRe
 }
 
 fn not_ready(media: ResponseMedia) -> HttpResponse {
-    reply(
+    reply_error(
         media,
         StatusCode::SERVICE_UNAVAILABLE,
-        &GraphQLResponse::request_error(GraphQLError::new(
-            "no supergraph is loaded yet",
-            ErrorCode::InternalServerError,
-        )),
+        "no supergraph is loaded yet",
+        ErrorCode::InternalServerError,
     )
 }
 
