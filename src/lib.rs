@@ -5,6 +5,7 @@
 //! of its own (the audit ledger, tell-us-once, border coordination) through an
 //! in-process hub subgraph. See `ARCHITECTURE.md` for the map.
 
+pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod error_code;
