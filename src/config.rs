@@ -26,6 +26,19 @@ pub struct Config {
     pub gateway: GatewayConfig,
     pub ledger: LedgerConfig,
     pub tellonce: crate::tellonce::TellOnceConfig,
+    /// Credentials: API keys, JWTs, the hub's identity key.
+    pub auth: crate::auth::AuthConfig,
+    /// Who may see what: public fields, policies.
+    pub authorization: crate::gateway::AuthorizationConfig,
+    /// What no request may exceed.
+    pub limits: crate::gateway::RequestLimits,
+    pub rate_limit: crate::auth::rate_limit::RateLimitConfig,
+    pub trusted_documents: crate::gateway::trusted_documents::TrustedDocumentsConfig,
+    /// Which client headers reach which subgraph.
+    pub headers: crate::gateway::headers::HeadersConfig,
+    /// Headers GraphiQL starts with, as JSON text (the demo preloads its
+    /// example credential).
+    pub graphiql_headers: Option<String>,
 }
 
 /// One department subgraph registered with the hub.
@@ -136,6 +149,13 @@ impl Default for Config {
             gateway: GatewayConfig::default(),
             ledger: LedgerConfig::default(),
             tellonce: crate::tellonce::TellOnceConfig::default(),
+            auth: crate::auth::AuthConfig::default(),
+            authorization: crate::gateway::AuthorizationConfig::default(),
+            limits: crate::gateway::RequestLimits::default(),
+            rate_limit: crate::auth::rate_limit::RateLimitConfig::default(),
+            trusted_documents: crate::gateway::trusted_documents::TrustedDocumentsConfig::default(),
+            headers: crate::gateway::headers::HeadersConfig::default(),
+            graphiql_headers: None,
         }
     }
 }
@@ -156,7 +176,8 @@ impl Default for LedgerConfig {
 
 impl Config {
     /// Reads `path` (when given) and applies `TELLONCE_*` overrides:
-    /// `TELLONCE_LISTEN`, `TELLONCE_DATA_DIR`, `TELLONCE_DATABASE_URL`, `TELLONCE_SUPERGRAPH`.
+    /// `TELLONCE_LISTEN`, `TELLONCE_DATA_DIR`, `TELLONCE_DATABASE_URL`, `TELLONCE_SUPERGRAPH`,
+    /// `TELLONCE_REDIS_URL`.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         let mut config = match path {
             Some(path) => {
@@ -194,6 +215,9 @@ impl Config {
         }
         if let Some(value) = var("TELLONCE_SUPERGRAPH") {
             self.supergraph = Some(PathBuf::from(value));
+        }
+        if let Some(value) = var("TELLONCE_REDIS_URL") {
+            self.rate_limit.redis_url = Some(value);
         }
         Ok(())
     }

@@ -24,6 +24,8 @@ pub enum DemoError {
     Signals(std::io::Error),
     #[error("port {0} plus one port per department is beyond 65535: pick a lower --port")]
     PortRange(u16),
+    #[error("cannot create the example principals: {0}")]
+    Principals(String),
 }
 
 /// A cross-department query to try first: one person as HMRC, DWP, DVLA and
@@ -44,7 +46,7 @@ pub const EXAMPLE_QUERY: &str = r#"query Person {
 pub async fn run(port: u16) -> Result<(), DemoError> {
     let signals = ShutdownSignals::install().map_err(DemoError::Signals)?;
     let departments = start_departments(port).await?;
-    let config = Config {
+    let mut config = Config {
         listen: SocketAddr::from(([127, 0, 0, 1], port)),
         subgraphs: departments
             .iter()
@@ -56,6 +58,16 @@ pub async fn run(port: u16) -> Result<(), DemoError> {
             .collect(),
         ..Config::default()
     };
+    // The demo is for trying things: GraphiQL needs introspection.
+    config.limits.introspection = true;
+    let principals = example_principals(&config).await?;
+    let frontend_key = principals
+        .iter()
+        .find(|(name, _, _)| *name == "demo-frontend")
+        .map(|(_, _, key)| key.clone())
+        .unwrap_or_default();
+    config.graphiql_headers =
+        Some(serde_json::json!({ "Authorization": format!("Bearer {frontend_key}") }).to_string());
     let hub = crate::server::start(&config).await?;
 
     println!("tellonce demo is running. Departments:");
@@ -70,9 +82,17 @@ pub async fn run(port: u16) -> Result<(), DemoError> {
         "\nThe hub (one graph over all of them): {}",
         hub.graphql_url()
     );
-    println!("Open it in a browser for GraphiQL, or try:\n");
     println!(
-        "  curl -s {} -H 'content-type: application/json' -d '{}'\n",
+        "\nExample principals (API keys, new each run; send as `Authorization: Bearer <key>`):"
+    );
+    for (name, what, key) in &principals {
+        println!("  {name:<16} {what:<44} {key}");
+    }
+    println!(
+        "\nOpen the hub in a browser for GraphiQL (the frontend's key is preloaded), or try:\n"
+    );
+    println!(
+        "  curl -s {} -H 'content-type: application/json' -H 'authorization: Bearer {frontend_key}' -d '{}'\n",
         hub.graphql_url(),
         serde_json::json!({ "query": EXAMPLE_QUERY })
     );
@@ -87,6 +107,89 @@ pub async fn run(port: u16) -> Result<(), DemoError> {
     Ok(())
 }
 
+/// The demo's principals, one of each kind, with fresh keys each run:
+/// (name, what it may do, key).
+async fn example_principals(
+    config: &Config,
+) -> Result<Vec<(&'static str, &'static str, String)>, DemoError> {
+    use crate::auth::api_keys::{self, NewPrincipal};
+    use crate::auth::PrincipalKind;
+    let examples: [(
+        &str,
+        &str,
+        PrincipalKind,
+        &[&str],
+        Option<&str>,
+        Option<&str>,
+    ); 5] = [
+        (
+            "demo-frontend",
+            "frontend: reads people's records",
+            PrincipalKind::Frontend,
+            &["hmrc:taxpayer:read"],
+            None,
+            None,
+        ),
+        (
+            "demo-registrar",
+            "registrar: tells any life event",
+            PrincipalKind::Registrar,
+            &[],
+            None,
+            None,
+        ),
+        (
+            "demo-citizen",
+            "citizen JK528194C: tells their own events",
+            PrincipalKind::Citizen,
+            &[],
+            None,
+            Some("JK528194C"),
+        ),
+        (
+            "demo-hmrc",
+            "department hmrc: reads its own feed",
+            PrincipalKind::Department,
+            &[],
+            Some("hmrc"),
+            None,
+        ),
+        (
+            "demo-operator",
+            "operator: dead letters and replay",
+            PrincipalKind::Operator,
+            &[],
+            None,
+            None,
+        ),
+    ];
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| DemoError::Principals(e.to_string()))?;
+    let url = config.database_url();
+    tokio::task::spawn_blocking(move || {
+        let store =
+            crate::store::Store::open(&url).map_err(|e| DemoError::Principals(e.to_string()))?;
+        let mut issued = Vec::new();
+        for (name, what, kind, scopes, department, nino) in examples {
+            api_keys::remove(&store, name).map_err(|e| DemoError::Principals(e.to_string()))?;
+            let key = api_keys::add(
+                &store,
+                NewPrincipal {
+                    name: name.to_string(),
+                    kind,
+                    scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                    department: department.map(str::to_string),
+                    nino: nino.map(str::to_string),
+                },
+            )
+            .map_err(|e| DemoError::Principals(e.to_string()))?;
+            issued.push((name, what, key));
+        }
+        Ok(issued)
+    })
+    .await
+    .map_err(|e| DemoError::Principals(e.to_string()))?
+}
+
 async fn start_departments(port: u16) -> Result<Vec<RunningDepartment>, DemoError> {
     let mut running = Vec::new();
     for (offset, department) in Department::all().iter().enumerate() {
@@ -96,7 +199,16 @@ async fn start_departments(port: u16) -> Result<Vec<RunningDepartment>, DemoErro
             .ok_or(DemoError::PortRange(port))?;
         let addr = SocketAddr::from(([127, 0, 0, 1], department_port));
         let started = match TcpListener::bind(addr) {
-            Ok(listener) => tellonce_departments::start(*department, listener).await,
+            Ok(listener) => {
+                // The hub's JWKS is served on its port once it is up; the
+                // departments fetch it when the first token arrives.
+                let options = tellonce_departments::DepartmentOptions {
+                    hub_jwks_url: Some(format!("http://127.0.0.1:{port}/.well-known/jwks.json")),
+                    require_hub_token: true,
+                    ..Default::default()
+                };
+                tellonce_departments::start_with(*department, listener, options).await
+            }
             Err(error) => Err(error),
         };
         match started {

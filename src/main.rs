@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
+use tellonce::auth::cli::{self as principal_cli, PrincipalCommand};
 use tellonce::config::Config;
 use tellonce::gateway::compose::compose_subgraphs;
 use tellonce::gateway::reload::subgraph_source;
@@ -56,6 +57,9 @@ enum Command {
     /// Verify, export or checkpoint the audit ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Add, revoke or list API-key principals.
+    #[command(subcommand)]
+    Principal(PrincipalCommand),
 }
 
 #[derive(clap::Args)]
@@ -92,6 +96,15 @@ fn main() -> ExitCode {
         }
         _ => None,
     };
+    if let Command::Principal(command) = &cli.command {
+        return match principal_cli::run(command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::from(EXIT_BAD_INPUT)
+            }
+        };
+    }
     if let Some(outcome) = ledger_outcome {
         return match outcome {
             Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
@@ -151,7 +164,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
             .map(|()| ExitCode::SUCCESS)
             .context("the demo stopped"),
-        Command::Keygen(_) | Command::Ledger(_) => Ok(ExitCode::SUCCESS),
+        Command::Keygen(_) | Command::Ledger(_) | Command::Principal(_) => Ok(ExitCode::SUCCESS),
     }
 }
 

@@ -6,10 +6,16 @@ use std::sync::Arc;
 
 use actix_web::{web, App, HttpServer};
 
+use crate::auth::hub_token::HubIdentity;
+use crate::auth::jwt::JwtVerifier;
+use crate::auth::rate_limit::RateLimiter;
+use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::gateway::compose::SubgraphSource;
+use crate::gateway::headers::{IdentityTokens, OutboundHeaders};
 use crate::gateway::reload::{LiveGateway, ReloadError, SupergraphSource};
-use crate::gateway::GatewayOptions;
+use crate::gateway::trusted_documents::TrustedDocuments;
+use crate::gateway::{Authorization, GatewayOptions};
 use crate::http::{self, HttpState};
 use crate::hub::{self, HubContext, InProcessTransport, HUB_SUBGRAPH_NAME};
 use crate::ledger::{Ledger, LedgerError};
@@ -33,6 +39,14 @@ pub enum StartError {
     Routes(#[from] crate::tellonce::RouteError),
     #[error("cannot start the HTTP server: {0}")]
     Http(std::io::Error),
+    #[error("the hub's identity key: {0}")]
+    Identity(#[from] crate::auth::hub_token::HubTokenError),
+    #[error("[auth.jwt]: {0}")]
+    Jwt(#[from] crate::auth::jwt::JwtError),
+    #[error("{0}")]
+    RateLimit(#[from] crate::auth::rate_limit::RateLimitError),
+    #[error("trusted documents: {0}")]
+    TrustedDocuments(#[from] crate::gateway::trusted_documents::TrustedDocumentError),
 }
 
 /// A hub serving HTTP; stop it with [`RunningHub::stop`] or let it run.
@@ -152,12 +166,40 @@ pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
 /// As [`start`], on a listener the caller bound (tests bind port 0).
 pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningHub, StartError> {
     let ledger = open_ledger(config).await?;
+    let identity_path = config
+        .auth
+        .identity_key_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("hub-identity.key"));
+    let identity = Arc::new(HubIdentity::load_or_create(
+        &identity_path,
+        &config.auth.issuer,
+    )?);
+    let outbound_headers = OutboundHeaders::new(
+        config.headers.clone(),
+        Some(identity.clone() as Arc<dyn IdentityTokens>),
+    );
+    let propagated_headers = outbound_headers.propagated();
     let options = GatewayOptions {
         subgraph_timeout: config.gateway.subgraph_timeout(),
         subgraph_timeouts: config.gateway.subgraph_timeouts(),
         outbound_dedup: config.gateway.outbound_dedup,
+        outbound_headers,
+        authorization: Some(Arc::new(Authorization::new(config.authorization.clone()))),
         ..GatewayOptions::default()
     };
+    let jwt = if config.auth.jwt.enabled() {
+        Some(Arc::new(JwtVerifier::load(config.auth.jwt.clone()).await?))
+    } else {
+        None
+    };
+    let authenticator = Arc::new(Authenticator::new(
+        ledger.store().clone(),
+        jwt.clone(),
+        &config.auth,
+    ));
+    let rate_limiter = Arc::new(RateLimiter::connect(&config.rate_limit).await?);
+    let trusted_documents = Arc::new(TrustedDocuments::new(&config.trusted_documents)?);
     let live = Arc::new(LiveGateway::new(supergraph_source(config), options));
     let tellonce = TellOnce::new(config.tellonce.clone(), ledger.clone(), live.clone())?;
     let hub_schema = hub::build_schema(HubContext {
@@ -176,6 +218,7 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
     ));
     let checkpointer = issue_checkpoints(ledger.clone(), config.ledger.checkpoint_every_seconds);
     let mut background = vec![watcher, checkpointer];
+    background.extend(jwt.as_ref().and_then(|jwt| jwt.spawn_refresh()));
     background.extend(tellonce.start_workers());
 
     let addr = listener.local_addr().map_err(StartError::Http)?;
@@ -187,6 +230,13 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
             .gateway
             .inbound_dedup
             .then(|| crate::http::InboundDedup::on_runtime(tokio::runtime::Handle::current())),
+        authenticator,
+        rate_limiter,
+        trusted_documents,
+        limits: Arc::new(config.limits.clone()),
+        propagated_headers,
+        identity: Some(identity),
+        graphiql: config.graphiql_headers.clone(),
     });
     let server = HttpServer::new(move || {
         let state = state.clone();

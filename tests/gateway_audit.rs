@@ -47,6 +47,8 @@ async fn federation_gateway_audit() {
                     gateway.supergraph(),
                     test["query"].as_str().unwrap_or(""),
                     None,
+                    &tellonce::gateway::RequestLimits::default(),
+                    false,
                 ) {
                     if let Some(plan) = &prepared.plan {
                         eprintln!("PLAN {id}_{i}:\n{}", plan.display);

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use gateway_support::{as_json, start_slow};
 use serde_json::Value;
-use tellonce::gateway::{Gateway, GatewayOptions, GraphQLRequest, Supergraph};
+use tellonce::gateway::{Gateway, GatewayOptions, GraphQLRequest, RequestContext, Supergraph};
 
 /// One subgraph, `store`, with a query field and a mutation.
 const STORE_SUPERGRAPH: &str = r#"
@@ -82,10 +82,16 @@ async fn run_together(
     count: usize,
     headers: impl Fn(usize) -> Vec<(String, String)>,
 ) -> Vec<Value> {
-    let headers: Vec<_> = (0..count).map(headers).collect();
-    let runs = headers
+    let contexts: Vec<_> = (0..count)
+        .map(|i| {
+            let mut context = RequestContext::anonymous();
+            context.extra_headers = headers(i);
+            context
+        })
+        .collect();
+    let runs = contexts
         .iter()
-        .map(|h| gateway.execute_with_headers(request(query), h));
+        .map(|context| gateway.execute_in(request(query), context));
     futures::future::join_all(runs)
         .await
         .iter()

@@ -92,7 +92,7 @@ async fn operation_kind_for_the_http_layer() {
         ..GraphQLRequest::default()
     };
     assert_eq!(
-        shop.gateway.operation_kind(&request).unwrap(),
+        shop.gateway.operation_kind(&request, &Default::default()).unwrap(),
         OperationKind::Mutation
     );
     let request = GraphQLRequest {
@@ -100,7 +100,7 @@ async fn operation_kind_for_the_http_layer() {
         ..GraphQLRequest::default()
     };
     assert_eq!(
-        shop.gateway.operation_kind(&request).unwrap(),
+        shop.gateway.operation_kind(&request, &Default::default()).unwrap(),
         OperationKind::Query
     );
 }

@@ -126,9 +126,7 @@ impl Principal {
 
     /// A department or agency principal acting for `name`.
     pub fn acts_for(&self, name: &str) -> bool {
-        matches!(
-            self.kind,
-            PrincipalKind::Department | PrincipalKind::Agency
-        ) && self.department.as_deref() == Some(name)
+        matches!(self.kind, PrincipalKind::Department | PrincipalKind::Agency)
+            && self.department.as_deref() == Some(name)
     }
 }

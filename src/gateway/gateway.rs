@@ -2,7 +2,7 @@
 //! request pipeline (prepare, coerce variables, execute the plan, shape the
 //! response).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,12 +11,16 @@ use serde_json::{Map, Value as Json};
 
 use super::data::{Data, Object};
 
+use super::authorize::{errors_for, remove_fields, Authorization};
+use super::context::RequestContext;
 use super::executor::{Executor, SharedAnswer};
+use super::headers::OutboundHeaders;
 use super::health::{SubgraphHealth, SubgraphStatus};
 use super::http_transport::{HttpTransport, SubgraphClients};
+use super::limits::RequestLimits;
 use super::operation::OperationKind;
 use super::outbound_dedup::OutboundDedup;
-use super::prepare::{operation_kind, prepare};
+use super::prepare::{operation_kind, parse, prepare_off_thread};
 use super::projection::Projection;
 use super::request::GraphQLRequest;
 use super::response::{to_json, GraphQLError, GraphQLResponse, ResponseBody};
@@ -35,6 +39,10 @@ pub struct GatewayOptions {
     pub transports: HashMap<String, Arc<dyn SubgraphTransport>>,
     /// Identical subgraph requests of queries in flight share one call.
     pub outbound_dedup: bool,
+    /// Which headers each subgraph call carries.
+    pub outbound_headers: OutboundHeaders,
+    /// Directive and public-field rules; `None` lets every request see everything.
+    pub authorization: Option<Arc<Authorization>>,
 }
 
 impl Default for GatewayOptions {
@@ -44,6 +52,8 @@ impl Default for GatewayOptions {
             subgraph_timeouts: HashMap::new(),
             transports: HashMap::new(),
             outbound_dedup: true,
+            outbound_headers: OutboundHeaders::default(),
+            authorization: None,
         }
     }
 }
@@ -60,6 +70,8 @@ pub struct Gateway {
     transports: HashMap<String, Arc<dyn SubgraphTransport>>,
     health: Arc<SubgraphHealth>,
     outbound_dedup: Option<OutboundDedup<SharedAnswer>>,
+    outbound_headers: OutboundHeaders,
+    authorization: Option<Arc<Authorization>>,
 }
 
 impl Gateway {
@@ -104,6 +116,8 @@ impl Gateway {
             transports,
             health,
             outbound_dedup: options.outbound_dedup.then(OutboundDedup::default),
+            outbound_headers: options.outbound_headers,
+            authorization: options.authorization,
         })
     }
 
@@ -126,45 +140,82 @@ impl Gateway {
     pub fn operation_kind(
         &self,
         request: &GraphQLRequest,
+        limits: &RequestLimits,
     ) -> Result<OperationKind, GraphQLResponse> {
         let query = query_of(request)?;
-        operation_kind(query, request.operation_name.as_deref())
+        operation_kind(query, request.operation_name.as_deref(), limits)
             .map_err(GraphQLResponse::request_error)
     }
 
-    /// The kind of a valid operation, from the prepared-operation cache (a
-    /// repeat costs one hash); `None` when the request would fail anyway.
-    pub fn prepared_kind(&self, request: &GraphQLRequest) -> Option<OperationKind> {
+    /// The kind of a valid operation (prepared off the HTTP worker when it is
+    /// new, so the execution that follows finds it cached); `None` when the
+    /// request would fail anyway.
+    pub async fn prepared_kind(
+        &self,
+        request: &GraphQLRequest,
+        context: &RequestContext,
+    ) -> Option<OperationKind> {
         let query = request.query.as_deref()?;
-        prepare(&self.supergraph, query, request.operation_name.as_deref())
-            .ok()
-            .map(|prepared| prepared.kind)
+        prepare_off_thread(
+            &self.supergraph,
+            query,
+            request.operation_name.as_deref(),
+            &context.limits,
+            context.internal,
+        )
+        .await
+        .ok()
+        .map(|prepared| prepared.kind)
     }
 
-    /// Runs one request to completion. Never panics on bad input; subgraph
-    /// failures become errors beside partial data.
+    /// Runs one request anonymously under the default limits.
     pub async fn execute(&self, request: GraphQLRequest) -> GraphQLResponse {
-        self.execute_with_headers(request, &[]).await
+        self.execute_in(request, &RequestContext::anonymous()).await
     }
 
-    /// As [`Gateway::execute`], forwarding `headers` to every subgraph call.
-    pub async fn execute_with_headers(
+    /// Runs one request to completion in `context`. Never panics on bad
+    /// input; subgraph failures become errors beside partial data.
+    pub async fn execute_in(
         &self,
         request: GraphQLRequest,
-        headers: &[(String, String)],
+        context: &RequestContext,
     ) -> GraphQLResponse {
-        match self.run(request, headers).await {
+        match self.run_with_deadline(request, context).await {
             Ok(executed) => executed.into_response(),
             Err(response) => response,
         }
     }
 
-    /// As [`Gateway::execute`], answering with the response's JSON text:
+    /// As [`Gateway::execute_in`], answering with the response's JSON text:
     /// `data` is written while it is shaped, never held as a tree.
-    pub async fn execute_to_json(&self, request: GraphQLRequest) -> ResponseBody {
-        match self.run(request, &[]).await {
+    pub async fn execute_to_json(
+        &self,
+        request: GraphQLRequest,
+        context: &RequestContext,
+    ) -> ResponseBody {
+        match self.run_with_deadline(request, context).await {
             Ok(executed) => executed.into_body(),
             Err(response) => ResponseBody::of(&response),
+        }
+    }
+
+    /// [`Gateway::run`] under the request timeout: past it the request is
+    /// answered with `TIMEOUT` and its subgraph calls are dropped.
+    async fn run_with_deadline(
+        &self,
+        request: GraphQLRequest,
+        context: &RequestContext,
+    ) -> Result<Executed, GraphQLResponse> {
+        let deadline = Duration::from_millis(context.limits.request_timeout_ms);
+        match tokio::time::timeout(deadline, self.run(request, context)).await {
+            Ok(result) => result,
+            Err(_) => Err(GraphQLResponse::request_error(GraphQLError::new(
+                format!(
+                    "the request took longer than {} ms (limit request_timeout_ms)",
+                    context.limits.request_timeout_ms
+                ),
+                ErrorCode::Timeout,
+            ))),
         }
     }
 
@@ -172,25 +223,62 @@ impl Gateway {
     async fn run(
         &self,
         request: GraphQLRequest,
-        headers: &[(String, String)],
+        context: &RequestContext,
     ) -> Result<Executed, GraphQLResponse> {
         let query = query_of(&request)?;
-        let prepared = prepare(&self.supergraph, query, request.operation_name.as_deref())
-            .map_err(|errors| GraphQLResponse {
-                data: None,
-                errors,
-                extensions: Map::new(),
-            })?;
+        let mut prepared = prepare_off_thread(
+            &self.supergraph,
+            query,
+            request.operation_name.as_deref(),
+            &context.limits,
+            context.internal,
+        )
+        .await
+        .map_err(request_errors)?;
+        let mut denied_errors = Vec::new();
+        if let (Some(authorization), false) = (&self.authorization, context.internal) {
+            let denied = authorization.unauthorized(&prepared.guarded, &context.principal);
+            if !denied.is_empty() {
+                denied_errors = errors_for(&denied);
+                if authorization.reject_unauthorized() {
+                    return Err(request_errors(denied_errors));
+                }
+                let coordinates: HashSet<(String, String)> = denied
+                    .iter()
+                    .map(|g| (g.parent.clone(), g.field.clone()))
+                    .collect();
+                let document =
+                    parse(query, &context.limits).map_err(|error| request_errors(vec![error]))?;
+                let Some(filtered) = remove_fields(&document, &coordinates, &self.supergraph.api)
+                else {
+                    return Err(request_errors(denied_errors));
+                };
+                prepared = prepare_off_thread(
+                    &self.supergraph,
+                    &filtered.to_string(),
+                    request.operation_name.as_deref(),
+                    &context.limits,
+                    false,
+                )
+                .await
+                .map_err(request_errors)?;
+            }
+        }
         if prepared.kind == OperationKind::Subscription {
             return Err(GraphQLResponse::request_error(GraphQLError::new(
                 "Subscriptions are not served over this transport.",
                 ErrorCode::BadUserInput,
             )));
         }
+        let schema = if prepared.internal {
+            &self.supergraph.internal
+        } else {
+            &self.supergraph.api
+        };
         let variables = super::variables::coerce_variables(
             &prepared.variable_definitions,
             request.variables.as_ref(),
-            &self.supergraph.api,
+            schema,
         )
         .map_err(|e| {
             GraphQLResponse::request_error(GraphQLError::new(
@@ -205,7 +293,8 @@ impl Gateway {
                     &self.transports,
                     &self.health,
                     &variables,
-                    headers,
+                    context,
+                    &self.outbound_headers,
                 );
                 if prepared.kind == OperationKind::Query {
                     if let Some(dedup) = &self.outbound_dedup {
@@ -218,10 +307,14 @@ impl Gateway {
             }
             None => (Data::Object(Object::new()), Vec::new()),
         };
+        if !denied_errors.is_empty() {
+            denied_errors.append(&mut errors);
+            errors = denied_errors;
+        }
         let hint = prepared.response_size_hint.load(Ordering::Relaxed);
         let mut json = Vec::with_capacity(hint.clamp(4096, MAX_SIZE_HINT));
         json.extend_from_slice(DATA_PREFIX);
-        Projection::new(&self.supergraph.api, &variables, &mut errors, &mut json).root(
+        Projection::new(schema, &variables, &mut errors, &mut json).root(
             &data,
             &prepared.root_type,
             &prepared.shape,
@@ -229,7 +322,11 @@ impl Gateway {
         prepared
             .response_size_hint
             .store(json.len() + json.len() / 8, Ordering::Relaxed);
-        Ok(Executed { json, errors })
+        Ok(Executed {
+            json,
+            errors,
+            cost: prepared.measure.cost,
+        })
     }
 }
 
@@ -244,16 +341,24 @@ const DATA_PREFIX: &[u8] = b"{\"data\":";
 struct Executed {
     json: Vec<u8>,
     errors: Vec<GraphQLError>,
+    /// The operation's estimated cost, reported in `extensions.cost`.
+    cost: u64,
 }
 
 impl Executed {
     fn into_body(self) -> ResponseBody {
-        let Executed { mut json, errors } = self;
+        let Executed {
+            mut json,
+            errors,
+            cost,
+        } = self;
         if !errors.is_empty() {
             json.extend_from_slice(b",\"errors\":");
             json.extend_from_slice(&to_json(&errors));
         }
-        json.push(b'}');
+        json.extend_from_slice(b",\"extensions\":{\"cost\":{\"estimated\":");
+        json.extend_from_slice(cost.to_string().as_bytes());
+        json.extend_from_slice(b"}}}");
         ResponseBody {
             json,
             is_request_error: false,
@@ -263,11 +368,21 @@ impl Executed {
     fn into_response(self) -> GraphQLResponse {
         // The projection writes well-formed JSON: reading it back cannot fail.
         let data = serde_json::from_slice(&self.json[DATA_PREFIX.len()..]).unwrap_or(Json::Null);
+        let mut extensions = Map::new();
+        extensions.insert("cost".into(), serde_json::json!({ "estimated": self.cost }));
         GraphQLResponse {
             data: Some(data),
             errors: self.errors,
-            extensions: Map::new(),
+            extensions,
         }
+    }
+}
+
+fn request_errors(errors: Vec<GraphQLError>) -> GraphQLResponse {
+    GraphQLResponse {
+        data: None,
+        errors,
+        extensions: Map::new(),
     }
 }
 

@@ -88,6 +88,11 @@ impl HttpTransport {
                 builder = builder.header(n, v);
             }
         }
+        if let Some(id) = &request.request_id {
+            if let Ok(v) = HeaderValue::from_str(id) {
+                builder = builder.header("x-request-id", v);
+            }
+        }
         let unavailable = |e: reqwest::Error| {
             if e.is_timeout() {
                 TransportError::Timeout {

@@ -5,15 +5,19 @@
 // Errors travel on the cold path; boxing them would only add noise.
 #![allow(clippy::result_large_err)]
 
+pub mod authorize;
 pub mod compose;
+pub mod context;
 pub mod data;
 pub mod executor;
 #[allow(clippy::module_inception)]
 pub mod gateway;
+pub mod headers;
 pub mod health;
 pub mod http_transport;
 pub mod introspection;
 pub mod json_write;
+pub mod limits;
 pub mod operation;
 pub mod outbound_dedup;
 pub mod plan_cache;
@@ -27,11 +31,15 @@ pub mod shape;
 pub mod supergraph;
 pub mod text;
 pub mod transport;
+pub mod trusted_documents;
 pub mod variables;
 
+pub use authorize::{Authorization, AuthorizationConfig, PolicyRule};
+pub use context::RequestContext;
 pub use gateway::{Gateway, GatewayError, GatewayOptions};
 pub use health::{SubgraphHealth, SubgraphStatus};
 pub use http_transport::HttpTransport;
+pub use limits::{LimitError, RequestLimits};
 pub use operation::OperationKind;
 pub use request::GraphQLRequest;
 pub use response::{GraphQLError, GraphQLResponse, Location, PathSegment, ResponseBody};

@@ -25,6 +25,8 @@ struct OutboundKey {
     transport: usize,
     body: Bytes,
     headers: Vec<(String, String)>,
+    /// The principal an in-process subgraph answers for.
+    principal: Option<String>,
 }
 
 /// The subgraph calls in flight, by request; `A` is what a call's raw
@@ -58,6 +60,7 @@ impl<A: Clone + Send + Sync + 'static> OutboundDedup<A> {
             transport: Arc::as_ptr(transport) as *const () as usize,
             body: request.body.clone(),
             headers: request.headers.clone(),
+            principal: request.principal.as_ref().map(|p| p.id.clone()),
         };
         let transport = transport.clone();
         self.calls

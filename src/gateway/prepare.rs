@@ -1,7 +1,12 @@
-//! Turning a request's document into a prepared operation: parse, pick the
-//! operation, validate against the public API schema, compile the response
-//! shape, normalize and plan. Results are cached per supergraph: documents by
-//! their text and operation name, plans by normalized operation hash and name.
+//! Turning a request's document into a prepared operation: scan (tokens,
+//! nesting), parse, pick the operation, measure it against the limits,
+//! validate against the public API schema, compile the response shape,
+//! normalize and plan. Results are cached per supergraph: documents by their
+//! text and operation name, plans by normalized operation hash and name.
+//!
+//! A document not yet cached is prepared on a blocking thread under a
+//! deadline ([`prepare_off_thread`]), so a slow one never holds an HTTP
+//! worker; the limits run first and are linear in the document's size.
 
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -17,9 +22,10 @@ use graphql_tools::validation::validate::validate;
 use hive_router_query_planner::ast::normalization::normalize_operation;
 use hive_router_query_planner::graph::PlannerOverrideContext;
 use hive_router_query_planner::utils::cancellation::CancellationToken;
-use hive_router_query_planner::utils::parsing::safe_parse_operation;
+use hive_router_query_planner::utils::parsing::safe_parse_operation_with_token_limit;
 
 use super::executor::plan::ExecutablePlan;
+use super::limits::{self, Measure, RequestLimits};
 use super::operation::{select_operation, OperationKind};
 use super::plan_cache::DocumentKey;
 use super::response::{GraphQLError, Location};
@@ -41,27 +47,39 @@ pub struct PreparedOperation {
     /// response buffer starts that large instead of growing (and copying)
     /// its way there.
     pub response_size_hint: AtomicUsize,
+    /// The operation's size, fragments expanded; a cache hit is checked
+    /// against the limits of the request that finds it.
+    pub measure: Measure,
+    /// Validated against the whole supergraph (the hub's own delivery).
+    pub internal: bool,
+    /// Fields someone might not be allowed to see, checked per request.
+    pub guarded: Vec<super::authorize::GuardedField>,
 }
 
 fn document_key(
     hasher: &ahash::RandomState,
     query: &str,
     operation_name: Option<&str>,
+    internal: bool,
 ) -> DocumentKey {
-    DocumentKey(hasher.hash_one((query, operation_name)))
+    DocumentKey(hasher.hash_one((query, operation_name, internal)))
 }
 
 /// Parses only as far as needed to tell the operation's kind.
 pub fn operation_kind(
     query: &str,
     operation_name: Option<&str>,
+    limits: &RequestLimits,
 ) -> Result<OperationKind, GraphQLError> {
-    let document = parse(query)?;
+    let document = parse(query, limits)?;
     select_operation(&document, operation_name).map(|op| op.kind)
 }
 
-fn parse(query: &str) -> Result<Document, GraphQLError> {
-    safe_parse_operation(query).map_err(|e| {
+/// Scans and parses a document under `limits`.
+pub(crate) fn parse(query: &str, limits: &RequestLimits) -> Result<Document, GraphQLError> {
+    limits::scan(query, limits).map_err(|e| e.to_graphql())?;
+    let token_limit = usize::try_from(limits.max_tokens).unwrap_or(usize::MAX);
+    safe_parse_operation_with_token_limit(query, token_limit).map_err(|e| {
         let message = e.to_string();
         let mut error = GraphQLError::new(
             format!("Syntax error: {}", message.trim()),
@@ -86,19 +104,56 @@ fn parse_error_location(message: &str) -> Option<Location> {
     })
 }
 
-/// Prepares (or finds in the cache) the operation a request asks for.
+/// The prepared operation in the cache, checked against `limits`.
+/// `None` when the document has not been prepared yet.
+pub fn cached(
+    supergraph: &Supergraph,
+    query: &str,
+    operation_name: Option<&str>,
+    limits: &RequestLimits,
+    internal: bool,
+) -> Option<Result<Arc<PreparedOperation>, Vec<GraphQLError>>> {
+    let key = document_key(
+        &supergraph.plan_cache.key_hasher,
+        query,
+        operation_name,
+        internal,
+    );
+    let hit = supergraph.plan_cache.documents.get(&key)?;
+    if hit.source != query || hit.requested_name.as_deref() != operation_name {
+        return None;
+    }
+    Some(match hit.measure.check(limits) {
+        Ok(()) => Ok(hit),
+        Err(error) => Err(vec![error.to_graphql()]),
+    })
+}
+
+/// Prepares (or finds in the cache) the operation a request asks for, on
+/// the calling thread.
 pub fn prepare(
     supergraph: &Supergraph,
     query: &str,
     operation_name: Option<&str>,
+    limits: &RequestLimits,
+    internal: bool,
 ) -> Result<Arc<PreparedOperation>, Vec<GraphQLError>> {
-    let key = document_key(&supergraph.plan_cache.key_hasher, query, operation_name);
-    if let Some(hit) = supergraph.plan_cache.documents.get(&key) {
-        if hit.source == query && hit.requested_name.as_deref() == operation_name {
-            return Ok(hit);
-        }
+    if let Some(hit) = cached(supergraph, query, operation_name, limits, internal) {
+        return hit;
     }
-    let prepared = Arc::new(prepare_uncached(supergraph, query, operation_name)?);
+    let prepared = Arc::new(prepare_uncached(
+        supergraph,
+        query,
+        operation_name,
+        limits,
+        internal,
+    )?);
+    let key = document_key(
+        &supergraph.plan_cache.key_hasher,
+        query,
+        operation_name,
+        internal,
+    );
     supergraph
         .plan_cache
         .documents
@@ -106,15 +161,83 @@ pub fn prepare(
     Ok(prepared)
 }
 
+/// As [`prepare`], but a document not in the cache is prepared on a
+/// blocking thread, and refused with `TIMEOUT` when that takes longer than
+/// `limits.prepare_timeout_ms` (planning is cancelled at the same deadline).
+pub async fn prepare_off_thread(
+    supergraph: &Arc<Supergraph>,
+    query: &str,
+    operation_name: Option<&str>,
+    limits: &Arc<RequestLimits>,
+    internal: bool,
+) -> Result<Arc<PreparedOperation>, Vec<GraphQLError>> {
+    if let Some(hit) = cached(supergraph, query, operation_name, limits, internal) {
+        return hit;
+    }
+    let (supergraph, query, name, task_limits) = (
+        supergraph.clone(),
+        query.to_string(),
+        operation_name.map(str::to_string),
+        limits.clone(),
+    );
+    let deadline = std::time::Duration::from_millis(limits.prepare_timeout_ms);
+    let task = tokio::task::spawn_blocking(move || {
+        prepare(&supergraph, &query, name.as_deref(), &task_limits, internal)
+    });
+    match tokio::time::timeout(deadline, task).await {
+        Ok(Ok(prepared)) => prepared,
+        Ok(Err(_)) => Err(vec![GraphQLError::new(
+            "The operation could not be prepared.",
+            ErrorCode::InternalServerError,
+        )]),
+        Err(_) => Err(vec![GraphQLError::new(
+            format!(
+                "validating and planning the operation took longer than {} ms (limit prepare_timeout_ms)",
+                limits.prepare_timeout_ms
+            ),
+            ErrorCode::Timeout,
+        )]),
+    }
+}
+
 fn prepare_uncached(
     supergraph: &Supergraph,
     query: &str,
     operation_name: Option<&str>,
+    limits: &RequestLimits,
+    internal: bool,
 ) -> Result<PreparedOperation, Vec<GraphQLError>> {
-    let document = parse(query).map_err(|e| vec![e])?;
+    let document = parse(query, limits).map_err(|e| vec![e])?;
     let selected = select_operation(&document, operation_name).map_err(|e| vec![e])?;
+    let schema = if internal {
+        &supergraph.internal
+    } else {
+        &supergraph.api
+    };
+    let kind = selected.kind;
+    let root_type = schema
+        .root_type(kind)
+        .ok_or_else(|| {
+            vec![GraphQLError::new(
+                format!("The schema has no {} type.", kind.as_str()),
+                ErrorCode::GraphqlValidationFailed,
+            )]
+        })?
+        .to_string();
+    // Counted before validation: the validation rules cost more than linear
+    // time in the number of fields (overlapping fields are compared pairwise).
+    let measure = limits::measure(
+        &document,
+        selected.selection_set,
+        &root_type,
+        schema,
+        &supergraph.costs,
+        limits,
+    )
+    .map_err(|e| vec![e.to_graphql()])?;
+    measure.check(limits).map_err(|e| vec![e.to_graphql()])?;
     let validation_plan = default_rules_validation_plan();
-    let problems = validate(supergraph.api.document(), &document, &validation_plan);
+    let problems = validate(schema.document(), &document, &validation_plan);
     if !problems.is_empty() {
         return Err(problems
             .into_iter()
@@ -132,24 +255,18 @@ fn prepare_uncached(
             })
             .collect());
     }
-    let kind = selected.kind;
-    let root_type = supergraph
-        .api
-        .root_type(kind)
-        .ok_or_else(|| {
-            vec![GraphQLError::new(
-                format!("The schema has no {} type.", kind.as_str()),
-                ErrorCode::GraphqlValidationFailed,
-            )]
-        })?
-        .to_string();
-    let shape = compile(
-        &document,
-        selected.selection_set,
-        &root_type,
-        &supergraph.api,
-    )
-    .map_err(|e| {
+    let guarded = if internal {
+        Vec::new()
+    } else {
+        super::authorize::collect(
+            &document,
+            selected.selection_set,
+            &root_type,
+            schema,
+            &supergraph.requirements,
+        )
+    };
+    let shape = compile(&document, selected.selection_set, &root_type, schema).map_err(|e| {
         vec![GraphQLError::new(
             e.to_string(),
             ErrorCode::GraphqlValidationFailed,
@@ -162,7 +279,12 @@ fn prepare_uncached(
     let has_remote_fields =
         strip_root_meta_fields(&mut planned_document, name.as_deref(), &root_type);
     let plan = if has_remote_fields && kind != OperationKind::Subscription {
-        Some(plan(supergraph, &planned_document, name.as_deref())?)
+        Some(plan(
+            supergraph,
+            &planned_document,
+            name.as_deref(),
+            limits,
+        )?)
     } else {
         None
     };
@@ -175,6 +297,9 @@ fn prepare_uncached(
         shape,
         plan,
         response_size_hint: AtomicUsize::new(0),
+        measure,
+        internal,
+        guarded,
     })
 }
 
@@ -182,6 +307,7 @@ fn plan(
     supergraph: &Supergraph,
     document: &Document,
     name: Option<&str>,
+    limits: &RequestLimits,
 ) -> Result<Arc<ExecutablePlan>, Vec<GraphQLError>> {
     let planner = &supergraph.planner;
     let normalized = normalize_operation(&planner.supergraph, document, name).map_err(|e| {
@@ -198,7 +324,9 @@ fn plan(
         planner.plan_from_normalized_operation(
             &normalized.operation,
             PlannerOverrideContext::default(),
-            &CancellationToken::new(),
+            &CancellationToken::with_timeout(std::time::Duration::from_millis(
+                limits.prepare_timeout_ms,
+            )),
         )
     }));
     let query_plan = match planned {
@@ -226,13 +354,25 @@ fn plan(
 /// Removes `__schema`, `__type` and `__typename` at the root (the gateway
 /// answers them) and says whether any field is left for subgraphs.
 fn strip_root_meta_fields(document: &mut Document, name: Option<&str>, root_type: &str) -> bool {
+    // A root fragment left empty empties every root fragment that only
+    // spreads it: repeat until no more become empty (at most one round per
+    // fragment).
     let mut empty_fragments = HashSet::new();
-    for definition in &mut document.definitions {
-        if let Definition::Fragment(fragment) = definition {
-            let TypeCondition::On(on) = &fragment.type_condition;
-            if on == root_type && !strip_selection(&mut fragment.selection_set, &HashSet::new()) {
-                empty_fragments.insert(fragment.name.clone());
+    loop {
+        let before = empty_fragments.len();
+        for definition in &mut document.definitions {
+            if let Definition::Fragment(fragment) = definition {
+                let TypeCondition::On(on) = &fragment.type_condition;
+                if on == root_type
+                    && !empty_fragments.contains(&fragment.name)
+                    && !strip_selection(&mut fragment.selection_set, &empty_fragments)
+                {
+                    empty_fragments.insert(fragment.name.clone());
+                }
             }
+        }
+        if empty_fragments.len() == before {
+            break;
         }
     }
     let mut remote = false;

@@ -33,6 +33,8 @@ pub struct TypeInfo {
     pub enum_values: HashSet<String>,
     /// Input fields in declaration order (input objects).
     pub input_fields: Vec<InputValue>,
+    /// An input object marked `@oneOf`: exactly one field must be given.
+    pub one_of: bool,
 }
 
 /// A schema document with the indexes execution needs.
@@ -65,6 +67,7 @@ impl SchemaIndex {
             possible_types: HashSet::default(),
             enum_values: HashSet::default(),
             input_fields: Vec::new(),
+            one_of: false,
         };
         let fields_of = |fields: &[Field]| {
             fields
@@ -116,6 +119,7 @@ impl SchemaIndex {
                     TypeDefinition::InputObject(i) => {
                         let mut info = empty(TypeKind::InputObject);
                         info.input_fields = i.fields.clone();
+                        info.one_of = i.directives.iter().any(|d| d.name == "oneOf");
                         types.insert(i.name.clone(), info);
                     }
                 },

@@ -47,6 +47,10 @@ pub struct Supergraph {
     hash: String,
     sdl: Arc<str>,
     pub(crate) plan_cache: PlanCache,
+    /// `@cost` and `@listSize` weights for the cost limit.
+    pub(crate) costs: super::limits::CostModel,
+    /// `@authenticated`, `@requiresScopes` and `@policy` by field and type.
+    pub(crate) requirements: super::authorize::RequirementIndex,
 }
 
 impl std::fmt::Debug for Supergraph {
@@ -69,6 +73,8 @@ impl Supergraph {
         .map_err(|_| SupergraphError::Planner("the supergraph is malformed".into()))?
         .map_err(|e| SupergraphError::Planner(e.to_string()))?;
         let api = SchemaIndex::from_document(planner.consumer_schema.document.clone());
+        let costs = super::limits::CostModel::from_schema(&document);
+        let requirements = super::authorize::RequirementIndex::from_schema(&document);
         let internal = SchemaIndex::from_document(Arc::new(document));
         let hash = hex::encode(Sha256::digest(sdl.as_bytes()));
         Ok(Supergraph {
@@ -79,6 +85,8 @@ impl Supergraph {
             hash,
             sdl: Arc::from(sdl),
             plan_cache: PlanCache::new(PLAN_CACHE_CAPACITY),
+            costs,
+            requirements,
         })
     }
 

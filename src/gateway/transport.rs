@@ -1,8 +1,12 @@
 //! How the executor reaches a subgraph: over pooled HTTP for departments, or
 //! in process for the hub's own subgraph. Both speak GraphQL-over-HTTP JSON.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use futures::future::BoxFuture;
+
+use crate::auth::Principal;
 
 /// One request to a subgraph: the JSON body (`query`, `variables`,
 /// `operationName`) already serialized, plus headers to forward.
@@ -10,6 +14,12 @@ use futures::future::BoxFuture;
 pub struct SubgraphRequest {
     pub body: Bytes,
     pub headers: Vec<(String, String)>,
+    /// Who is asking, for in-process subgraphs (HTTP subgraphs learn it from
+    /// the hub's identity token among the headers).
+    pub principal: Option<Arc<Principal>>,
+    /// Sent as `x-request-id`; informational, so not part of what makes two
+    /// calls the same call.
+    pub request_id: Option<Arc<str>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -29,4 +39,9 @@ pub enum TransportError {
 /// A way to send one GraphQL request to one subgraph and get its raw JSON back.
 pub trait SubgraphTransport: Send + Sync {
     fn call(&self, request: SubgraphRequest) -> BoxFuture<'_, Result<Bytes, TransportError>>;
+
+    /// Runs in the hub's own process (reads `SubgraphRequest::principal`).
+    fn in_process(&self) -> bool {
+        false
+    }
 }

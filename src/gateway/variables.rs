@@ -122,22 +122,22 @@ fn coerce_named(value: &Json, name: &str, schema: &SchemaIndex) -> Result<Json, 
             .is_number()
             .then(|| value.clone())
             .ok_or_else(mismatch),
-        "String" => value
-            .is_string()
-            .then(|| value.clone())
-            .ok_or_else(mismatch),
+        "String" => match value {
+            Json::String(text) => plain_text(text).map(|()| value.clone()),
+            _ => Err(mismatch()),
+        },
         "Boolean" => value
             .is_boolean()
             .then(|| value.clone())
             .ok_or_else(mismatch),
         "ID" => match value {
-            Json::String(_) => Ok(value.clone()),
+            Json::String(text) => plain_text(text).map(|()| value.clone()),
             Json::Number(n) if n.is_i64() || n.is_u64() => Ok(Json::String(n.to_string())),
             _ => Err(mismatch()),
         },
         _ => match schema.get(name) {
             Some(info) => match info.kind {
-                TypeKind::Scalar => Ok(value.clone()),
+                TypeKind::Scalar => custom_scalar(name, value).map(|()| value.clone()),
                 TypeKind::Enum => match value.as_str() {
                     Some(v) if info.enum_values.contains(v) => Ok(value.clone()),
                     _ => Err(format!("value is not a member of enum \"{name}\"")),
@@ -150,6 +150,14 @@ fn coerce_named(value: &Json, name: &str, schema: &SchemaIndex) -> Result<Json, 
                         if !info.input_fields.iter().any(|f| &f.name == key) {
                             return Err(format!(
                                 "field \"{key}\" is not defined by type \"{name}\""
+                            ));
+                        }
+                    }
+                    if info.one_of {
+                        let given = fields.values().filter(|v| !v.is_null()).count();
+                        if given != 1 || fields.len() != 1 {
+                            return Err(format!(
+                                "exactly one field of \"{name}\" must be given (it is @oneOf); {given} were"
                             ));
                         }
                     }
@@ -182,5 +190,47 @@ fn coerce_named(value: &Json, name: &str, schema: &SchemaIndex) -> Result<Json, 
             },
             None => Err(format!("unknown type \"{name}\"")),
         },
+    }
+}
+
+/// Text a client may send: no NUL or other C0 control character but tab,
+/// line feed and carriage return (they reach department records otherwise).
+fn plain_text(text: &str) -> Result<(), String> {
+    match text
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r') && (*c as u32) < 0x20)
+    {
+        Some(c) => Err(format!(
+            "the string holds the control character U+{:04X}, which is not accepted",
+            c as u32
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The hub's own scalars are checked at the edge; other custom scalars are
+/// the subgraph's to check, but their text must still be plain.
+fn custom_scalar(name: &str, value: &Json) -> Result<(), String> {
+    match (name, value) {
+        ("Date", Json::String(text)) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map(|_| ())
+            .map_err(|_| format!("{text:?} is not a Date (YYYY-MM-DD)")),
+        ("Date", _) => Err("a Date is a string, YYYY-MM-DD".into()),
+        ("DateTime", Json::String(text)) => chrono::DateTime::parse_from_rfc3339(text)
+            .map(|_| ())
+            .map_err(|_| format!("{text:?} is not a DateTime (RFC 3339)")),
+        ("DateTime", _) => Err("a DateTime is an RFC 3339 string".into()),
+        (_, value) => strings_plain(value),
+    }
+}
+
+fn strings_plain(value: &Json) -> Result<(), String> {
+    match value {
+        Json::String(text) => plain_text(text),
+        Json::Array(items) => items.iter().try_for_each(strings_plain),
+        Json::Object(fields) => fields
+            .iter()
+            .try_for_each(|(k, v)| plain_text(k).and_then(|()| strings_plain(v))),
+        _ => Ok(()),
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Only queries are shared, never mutations. Two requests are identical when
 //! their bodies are byte-for-byte equal, they ask for the same response media
-//! type with the same credentials (`Authorization`), and they run on the same
+//! type as the same principal with the same forwarded headers, and they run on the same
 //! gateway: no client receives an answer computed for someone else, and a
 //! request that arrives after a reload never joins one on the old supergraph.
 //!
@@ -37,7 +37,11 @@ pub struct DedupKey {
     pub gateway: usize,
     pub body: Bytes,
     pub content_type: &'static str,
-    pub authorization: Option<Bytes>,
+    /// The principal the request runs as (not its credential text: two
+    /// requests of one principal share, two principals never do).
+    pub principal: String,
+    /// The client headers that rules forward to subgraphs.
+    pub forwarded: Vec<(String, String)>,
 }
 
 /// The executions in flight, by request.

@@ -17,16 +17,29 @@ const PAGE: &str = r#"<!doctype html>
   <script crossorigin src="https://unpkg.com/react-dom@18/umd/react-dom.production.min.js"></script>
   <script crossorigin src="https://unpkg.com/graphiql@3/graphiql.min.js"></script>
   <script>
+    const headers = /*HEADERS*/"";
     const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
     ReactDOM.createRoot(document.getElementById('graphiql'))
-      .render(React.createElement(GraphiQL, { fetcher, defaultEditorToolsVisibility: true }));
+      .render(React.createElement(GraphiQL, { fetcher, defaultEditorToolsVisibility: true, headers: headers || undefined, shouldPersistHeaders: true }));
   </script>
 </body>
 </html>
 "#;
 
-pub fn page() -> HttpResponse {
+/// The page, with `headers` (JSON text) preloaded in its headers editor.
+pub fn page(headers: Option<&str>) -> HttpResponse {
+    let body = match headers {
+        // A JSON string literal is valid JavaScript; `<` is escaped so the
+        // text cannot close the script element.
+        Some(headers) => PAGE.replace(
+            "/*HEADERS*/\"\"",
+            &serde_json::to_string(headers)
+                .unwrap_or_else(|_| "\"\"".into())
+                .replace('<', "\\u003c"),
+        ),
+        None => PAGE.to_string(),
+    };
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(PAGE)
+        .body(body)
 }

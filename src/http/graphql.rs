@@ -18,13 +18,15 @@ use super::{graphiql, HttpState};
 use crate::error_code::ErrorCode;
 use crate::gateway::response::to_json;
 use crate::gateway::{
-    Gateway, GraphQLError, GraphQLRequest, GraphQLResponse, OperationKind, ResponseBody,
+    Gateway, GraphQLError, GraphQLRequest, GraphQLResponse, LimitError, OperationKind,
+    RequestContext, ResponseBody,
 };
+use futures::StreamExt;
 
 /// POST /graphql
 pub async fn post(
     request: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
     state: web::Data<HttpState>,
 ) -> HttpResponse {
     let Some(media) = media::negotiate(request.headers()) else {
@@ -38,36 +40,45 @@ pub async fn post(
             ErrorCode::BadUserInput,
         );
     }
+    let context = match state.context_for(&request).await {
+        Ok(context) => context,
+        Err(refusal) => return refusal.reply(media),
+    };
+    let body = match read_body(&request, payload, state.max_body_bytes).await {
+        Ok(body) => body,
+        Err(refusal) => return refusal.reply(media),
+    };
     let Some(gateway) = state.gateway.current() else {
         return not_ready(media);
     };
     if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        return post_batch(media, &body, &gateway).await;
+        return post_batch(media, &body, &gateway, &context, &state).await;
     }
-    let one = match serde_json::from_slice::<GraphQLRequest>(&body) {
+    let mut one = match serde_json::from_slice::<GraphQLRequest>(&body) {
         Ok(one) => one,
         Err(error) => return reply(media, StatusCode::BAD_REQUEST, &unreadable(&error)),
     };
+    if let Err(response) = state.resolve_document(&mut one) {
+        return reply(media, StatusCode::BAD_REQUEST, &response);
+    }
     let Some(dedup) = state.inbound_dedup.as_ref() else {
-        let body = gateway.execute_to_json(one).await;
+        let body = gateway.execute_to_json(one, &context).await;
         return reply_json(media, status_for(media, &body), body.json);
     };
-    if gateway.prepared_kind(&one) != Some(OperationKind::Query) {
-        let body = gateway.execute_to_json(one).await;
+    if gateway.prepared_kind(&one, &context).await != Some(OperationKind::Query) {
+        let body = gateway.execute_to_json(one, &context).await;
         return reply_json(media, status_for(media, &body), body.json);
     }
     let key = DedupKey {
         gateway: Arc::as_ptr(&gateway) as usize,
         body: body.clone(),
         content_type: media.content_type(),
-        authorization: request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .map(|value| Bytes::copy_from_slice(value.as_bytes())),
+        principal: context.principal.id.clone(),
+        forwarded: state.forwarded_client_headers(&context),
     };
     let shared = dedup
         .run(key, async move {
-            let body = gateway.execute_to_json(one).await;
+            let body = gateway.execute_to_json(one, &context).await;
             SharedReply {
                 status: status_for(media, &body),
                 content_type: media.content_type(),
@@ -88,8 +99,63 @@ pub async fn post(
         .body(shared.body.clone())
 }
 
-/// A JSON array of requests, answered with an array in the same order.
-async fn post_batch(media: ResponseMedia, body: &[u8], gateway: &Gateway) -> HttpResponse {
+/// Reads the body up to `max` bytes: a declared length over it is refused
+/// before a byte is read, and a body that grows past it stops being read.
+async fn read_body(
+    request: &HttpRequest,
+    mut payload: web::Payload,
+    max: usize,
+) -> Result<Bytes, Refusal> {
+    let too_large = || Refusal {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        message: format!("the request body is larger than {max} bytes (limit max_body_bytes)"),
+        code: ErrorCode::BadUserInput,
+        headers: Vec::new(),
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max as u64) {
+        return Err(too_large());
+    }
+    let mut body = web::BytesMut::with_capacity(declared.map_or(8192, |l| l as usize).min(max));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|error| Refusal {
+            status: StatusCode::BAD_REQUEST,
+            message: format!("the request body could not be read: {error}"),
+            code: ErrorCode::BadUserInput,
+            headers: Vec::new(),
+        })?;
+        if body.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// A JSON array of requests, answered with an array in the same order; the
+/// operations run concurrently.
+async fn post_batch(
+    media: ResponseMedia,
+    body: &[u8],
+    gateway: &Gateway,
+    context: &RequestContext,
+    state: &HttpState,
+) -> HttpResponse {
+    let max = context.limits.max_batch;
+    // Counted before anything is decoded: a batch over the limit costs one scan.
+    let count = count_batch_items(body, max.saturating_add(1));
+    if count > max {
+        let error = LimitError::Batch { actual: count, max };
+        return reply(
+            media,
+            StatusCode::BAD_REQUEST,
+            &GraphQLResponse::request_error(error.to_graphql()),
+        );
+    }
     let items = match serde_json::from_slice::<Vec<Value>>(body) {
         Ok(items) if !items.is_empty() => items,
         Ok(_) => {
@@ -102,21 +168,74 @@ async fn post_batch(media: ResponseMedia, body: &[u8], gateway: &Gateway) -> Htt
         }
         Err(error) => return reply(media, StatusCode::BAD_REQUEST, &unreadable(&error)),
     };
+    let runs = items.into_iter().map(|item| async move {
+        match serde_json::from_value::<GraphQLRequest>(item) {
+            Ok(mut one) => match state.resolve_document(&mut one) {
+                Ok(()) => gateway.execute_to_json(one, context).await,
+                Err(response) => ResponseBody::of(&response),
+            },
+            Err(error) => ResponseBody::of(&unreadable(&error)),
+        }
+    });
+    let answers = futures::future::join_all(runs).await;
     let mut json = vec![b'['];
-    for (index, item) in items.into_iter().enumerate() {
+    for (index, body) in answers.into_iter().enumerate() {
         if index > 0 {
             json.push(b',');
         }
-        let body = match serde_json::from_value::<GraphQLRequest>(item) {
-            Ok(one) => gateway.execute_to_json(one).await,
-            Err(error) => ResponseBody::of(&unreadable(&error)),
-        };
         json.extend_from_slice(&body.json);
     }
     json.push(b']');
     HttpResponse::Ok()
         .content_type(media.content_type())
         .body(json)
+}
+
+/// The number of top-level items of a JSON array, counted up to `stop`
+/// without decoding them (strings are skipped, nesting is tracked).
+fn count_batch_items(body: &[u8], stop: u64) -> u64 {
+    let (mut depth, mut count, mut in_string, mut escaped, mut seen_value) =
+        (0usize, 0u64, false, false, false);
+    for &b in body {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => {
+                in_string = true;
+                if depth == 1 && !seen_value {
+                    seen_value = true;
+                    count += 1;
+                }
+            }
+            b'[' | b'{' => {
+                if depth == 1 && !seen_value {
+                    seen_value = true;
+                    count += 1;
+                }
+                depth += 1;
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b',' if depth == 1 => seen_value = false,
+            b if b.is_ascii_whitespace() => {}
+            _ => {
+                if depth == 1 && !seen_value {
+                    seen_value = true;
+                    count += 1;
+                }
+            }
+        }
+        if count >= stop {
+            break;
+        }
+    }
+    count
 }
 
 /// GET /graphql: queries in the URL, or GraphiQL for a browser.
@@ -126,12 +245,16 @@ pub async fn get(
     state: web::Data<HttpState>,
 ) -> HttpResponse {
     if media::wants_html(request.headers()) && !params.contains_key("query") {
-        return graphiql::page();
+        return graphiql::page(state.graphiql.as_deref());
     }
     let Some(media) = media::negotiate(request.headers()) else {
         return not_acceptable();
     };
-    let graphql_request = match request_from_params(&params) {
+    let context = match state.context_for(&request).await {
+        Ok(context) => context,
+        Err(refusal) => return refusal.reply(media),
+    };
+    let mut graphql_request = match request_from_params(&params) {
         Ok(r) => r,
         Err(message) => {
             let error = GraphQLError::new(message, ErrorCode::BadUserInput);
@@ -142,10 +265,13 @@ pub async fn get(
             );
         }
     };
+    if let Err(response) = state.resolve_document(&mut graphql_request) {
+        return reply(media, StatusCode::BAD_REQUEST, &response);
+    }
     let Some(gateway) = state.gateway.current() else {
         return not_ready(media);
     };
-    match gateway.operation_kind(&graphql_request) {
+    match gateway.operation_kind(&graphql_request, &context.limits) {
         Ok(OperationKind::Query) => {}
         Ok(_) => {
             return HttpResponse::MethodNotAllowed()
@@ -161,7 +287,7 @@ pub async fn get(
             return reply_json(media, status_for(media, &body), body.json);
         }
     }
-    let body = gateway.execute_to_json(graphql_request).await;
+    let body = gateway.execute_to_json(graphql_request, &context).await;
     reply_json(media, status_for(media, &body), body.json)
 }
 
@@ -251,7 +377,37 @@ fn not_ready(media: ResponseMedia) -> HttpResponse {
     )
 }
 
+/// 406 as a GraphQL response in plain `application/json`, which every
+/// client can read even when it did not ask for it.
 fn not_acceptable() -> HttpResponse {
-    HttpResponse::NotAcceptable()
-        .body("accept application/graphql-response+json or application/json for GraphQL responses")
+    reply_error(
+        ResponseMedia::Json,
+        StatusCode::NOT_ACCEPTABLE,
+        "accept application/graphql-response+json or application/json for GraphQL responses",
+        ErrorCode::BadUserInput,
+    )
+}
+
+/// A request refused before it reaches the gateway.
+pub struct Refusal {
+    pub status: StatusCode,
+    pub message: String,
+    pub code: ErrorCode,
+    /// E.g. `WWW-Authenticate` with a 401, `Retry-After` with a 429.
+    pub headers: Vec<(header::HeaderName, String)>,
+}
+
+impl Refusal {
+    pub fn reply(self, media: ResponseMedia) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        for (name, value) in self.headers {
+            response.insert_header((name, value));
+        }
+        response
+            .content_type(media.content_type())
+            .body(to_json(&GraphQLResponse::request_error(GraphQLError::new(
+                self.message,
+                self.code,
+            ))))
+    }
 }

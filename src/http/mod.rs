@@ -9,12 +9,22 @@ mod media;
 
 use std::sync::Arc;
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
 
+use crate::auth::hub_token::HubIdentity;
+use crate::auth::rate_limit::{RateLimitError, RateLimiter};
+use crate::auth::{AuthError, Authenticator, Credential};
+use crate::error_code::ErrorCode;
 use crate::gateway::reload::LiveGateway;
+use crate::gateway::trusted_documents::{DocumentRefusalCode, TrustedDocuments};
+use crate::gateway::{
+    GraphQLError, GraphQLRequest, GraphQLResponse, RequestContext, RequestLimits,
+};
 use crate::ledger::Ledger;
 
 pub use dedup::InboundDedup;
+pub use graphql::Refusal;
 
 /// What the HTTP handlers share.
 pub struct HttpState {
@@ -24,15 +34,142 @@ pub struct HttpState {
     pub max_body_bytes: usize,
     /// Shares one execution among identical queries in flight; `None` turns it off.
     pub inbound_dedup: Option<dedup::InboundDedup>,
+    pub authenticator: Arc<Authenticator>,
+    pub rate_limiter: Arc<RateLimiter>,
+    pub trusted_documents: Arc<TrustedDocuments>,
+    pub limits: Arc<RequestLimits>,
+    /// Client headers some rule forwards: part of what makes two queries the same.
+    pub propagated_headers: Vec<String>,
+    /// The hub's identity key, whose JWKS is served at `/.well-known/jwks.json`.
+    pub identity: Option<Arc<HubIdentity>>,
+    /// Headers GraphiQL starts with (e.g. the demo's example credential), as JSON text.
+    pub graphiql: Option<String>,
+}
+
+impl HttpState {
+    /// Authenticates the request and spends one unit of its principal's
+    /// rate budget: the context it runs in, or why it is refused.
+    pub async fn context_for(&self, request: &HttpRequest) -> Result<RequestContext, Refusal> {
+        let text = |name: header::HeaderName| {
+            request
+                .headers()
+                .get(name)
+                .map(|v| {
+                    v.to_str().map_err(|_| {
+                        unauthenticated("the credential header is not ASCII text".into())
+                    })
+                })
+                .transpose()
+        };
+        let authorization = text(header::AUTHORIZATION)?;
+        let api_key = text(header::HeaderName::from_static("x-api-key"))?;
+        let credential = Credential::from_headers(authorization, api_key).map_err(auth_refusal)?;
+        let principal = self
+            .authenticator
+            .authenticate(credential)
+            .await
+            .map_err(auth_refusal)?;
+        let anonymous = principal.is_anonymous();
+        let key = if anonymous {
+            request
+                .peer_addr()
+                .map(|addr| addr.ip().to_string())
+                .unwrap_or_else(|| "unknown".into())
+        } else {
+            principal.id.clone()
+        };
+        if let Err(error) = self.rate_limiter.check(&key, anonymous).await {
+            return Err(match error {
+                RateLimitError::Limited(refusal) => {
+                    let seconds = refusal.retry_after.as_secs_f64().ceil().max(1.0) as u64;
+                    Refusal {
+                        status: StatusCode::TOO_MANY_REQUESTS,
+                        message: format!("rate limit reached; retry after {seconds} s"),
+                        code: ErrorCode::RateLimited,
+                        headers: vec![(header::RETRY_AFTER, seconds.to_string())],
+                    }
+                }
+                other => {
+                    tracing::warn!(error = %other, "rate limit could not be checked");
+                    Refusal {
+                        status: StatusCode::SERVICE_UNAVAILABLE,
+                        message: "the hub cannot check rate limits right now; retry shortly".into(),
+                        code: ErrorCode::RateLimited,
+                        headers: vec![(header::RETRY_AFTER, "1".into())],
+                    }
+                }
+            });
+        }
+        let mut context = RequestContext::new(principal, self.limits.clone());
+        context.client_headers = request
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
+            })
+            .collect::<Vec<_>>()
+            .into();
+        Ok(context)
+    }
+
+    /// Fills in a persisted document's text, or refuses the request.
+    pub fn resolve_document(&self, request: &mut GraphQLRequest) -> Result<(), GraphQLResponse> {
+        self.trusted_documents.resolve(request).map_err(|refusal| {
+            let code = match refusal.code {
+                DocumentRefusalCode::NotFound => ErrorCode::PersistedQueryNotFound,
+                DocumentRefusalCode::NotTrusted => ErrorCode::Forbidden,
+                DocumentRefusalCode::HashMismatch | DocumentRefusalCode::Unsupported => {
+                    ErrorCode::BadUserInput
+                }
+            };
+            GraphQLResponse::request_error(GraphQLError::new(refusal.message, code))
+        })
+    }
+
+    /// The values of the client headers that rules forward to subgraphs.
+    pub fn forwarded_client_headers(&self, context: &RequestContext) -> Vec<(String, String)> {
+        context
+            .client_headers
+            .iter()
+            .filter(|(name, _)| self.propagated_headers.iter().any(|p| p == name))
+            .cloned()
+            .collect()
+    }
+}
+
+fn unauthenticated(message: String) -> Refusal {
+    Refusal {
+        status: StatusCode::UNAUTHORIZED,
+        message,
+        code: ErrorCode::Unauthenticated,
+        headers: vec![(
+            header::WWW_AUTHENTICATE,
+            "Bearer realm=\"tellonce\", error=\"invalid_token\"".into(),
+        )],
+    }
+}
+
+fn auth_refusal(error: AuthError) -> Refusal {
+    match error {
+        AuthError::Unauthenticated(message) => unauthenticated(message),
+        AuthError::Unavailable(message) => {
+            tracing::warn!(%message, "credentials could not be checked");
+            Refusal {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: "credentials cannot be checked right now; retry shortly".into(),
+                code: ErrorCode::InternalServerError,
+                headers: vec![(header::RETRY_AFTER, "1".into())],
+            }
+        }
+    }
 }
 
 /// Registers every route of the hub on an actix-web app.
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<HttpState>) {
-    let max_body_bytes = state.max_body_bytes;
     cfg.app_data(web::Data::new(state.ledger.clone()))
         .configure(ledger::configure)
         .app_data(state)
-        .app_data(web::PayloadConfig::new(max_body_bytes))
+        .route("/.well-known/jwks.json", web::get().to(jwks))
         .service(
             web::resource("/graphql")
                 .route(web::post().to(graphql::post))
@@ -41,6 +178,16 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<HttpState>) {
         )
         .route("/health", web::get().to(health))
         .route("/ready", web::get().to(ready));
+}
+
+/// The hub's identity key, for departments checking its tokens.
+async fn jwks(state: web::Data<HttpState>) -> HttpResponse {
+    match &state.identity {
+        Some(identity) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "max-age=300"))
+            .json(identity.jwks()),
+        None => HttpResponse::NotFound().json(serde_json::json!({ "keys": [] })),
+    }
 }
 
 /// Liveness: the process answers.

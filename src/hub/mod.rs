@@ -60,14 +60,59 @@ pub fn build_schema(context: HubContext) -> HubSchema {
     builder.finish()
 }
 
+/// Who may ask for which of the hub's fields, as federation authorization
+/// directives (the gateway enforces them before the hub is called; the
+/// resolvers check ownership, which depends on the arguments).
+const FIELD_DIRECTIVES: &[(&str, &str)] = &[
+    (
+        "tellUsOnce",
+        r#"@policy(policies: [["registrar"], ["citizen"]])"#,
+    ),
+    (
+        "acknowledgeLifeEvent",
+        r#"@policy(policies: [["department"]])"#,
+    ),
+    ("replayNotification", r#"@policy(policies: [["operator"]])"#),
+    ("replayDeadLetters", r#"@policy(policies: [["operator"]])"#),
+    ("lifeEvent", "@authenticated"),
+    (
+        "lifeEventFeed",
+        r#"@policy(policies: [["department"], ["operator"]])"#,
+    ),
+    ("deadLetters", r#"@policy(policies: [["operator"]])"#),
+];
+
 /// The hub subgraph's SDL with federation directives, as composition needs it.
 pub fn sdl() -> String {
-    Schema::build(
+    let exported = Schema::build(
         HubQuery::default(),
         HubMutation::default(),
         EmptySubscription,
     )
     .enable_federation()
     .finish()
-    .sdl_with_options(SDLExportOptions::new().federation())
+    .sdl_with_options(SDLExportOptions::new().federation());
+    with_authorization(&exported)
+}
+
+/// async-graphql exports `@requiresScopes` only: add `@authenticated` and
+/// `@policy` (federation v2.6) on the fields that need them.
+fn with_authorization(sdl: &str) -> String {
+    let mut out = String::with_capacity(sdl.len() + 512);
+    for line in sdl.lines() {
+        out.push_str(line);
+        let field = line.trim_start_matches('\t');
+        let name = field.split(['(', ':']).next().unwrap_or("");
+        if line.starts_with('\t') && !line.starts_with("\t\t") && field.len() > name.len() {
+            if let Some((_, directive)) = FIELD_DIRECTIVES.iter().find(|(n, _)| *n == name) {
+                out.push(' ');
+                out.push_str(directive);
+            }
+        }
+        out.push('\n');
+    }
+    out.replace("federation/v2.5", "federation/v2.6").replace(
+        "\"@requiresScopes\"]",
+        "\"@requiresScopes\", \"@authenticated\", \"@policy\"]",
+    )
 }

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 
+use crate::auth::{Principal, PrincipalKind};
 use crate::tellonce::outbox::ReplayFilter;
 use crate::tellonce::status::{EventStatus, FeedPage};
 use crate::tellonce::tables::{EventRow, OutboxRow};
@@ -35,6 +36,58 @@ fn graphql_error(error: TellOnceError) -> async_graphql::Error {
 fn service<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Arc<TellOnce>> {
     ctx.data::<Arc<TellOnce>>()
         .map_err(|_| graphql_error(TellOnceError::NotServed))
+}
+
+/// Who is asking (set by the in-process transport; anonymous if absent).
+fn principal<'a>(ctx: &'a Context<'_>) -> &'a Principal {
+    static ANONYMOUS: std::sync::OnceLock<Principal> = std::sync::OnceLock::new();
+    ctx.data::<Arc<Principal>>()
+        .map(|p| p.as_ref())
+        .unwrap_or_else(|_| ANONYMOUS.get_or_init(Principal::anonymous))
+}
+
+fn forbidden(message: impl Into<String>) -> async_graphql::Error {
+    graphql_error(TellOnceError::Forbidden(message.into()))
+}
+
+/// Operators (and the hub itself) only.
+fn require_operator(ctx: &Context<'_>, what: &str) -> async_graphql::Result<String> {
+    let principal = principal(ctx);
+    match principal.kind {
+        PrincipalKind::Operator | PrincipalKind::Hub => Ok(principal.id.clone()),
+        _ => Err(forbidden(format!("{what} needs an operator's credential"))),
+    }
+}
+
+/// The department itself (or an operator, or the hub) only.
+fn require_department(ctx: &Context<'_>, department: &str) -> async_graphql::Result<()> {
+    let principal = principal(ctx);
+    if principal.acts_for(department)
+        || matches!(principal.kind, PrincipalKind::Operator | PrincipalKind::Hub)
+    {
+        return Ok(());
+    }
+    Err(forbidden(format!(
+        "only department {department} may read or acknowledge its own notifications"
+    )))
+}
+
+/// Who may see a life event's status: those who told or may tell it, the
+/// departments it was routed to, the citizen it is about, operators.
+fn may_read_event(principal: &Principal, status: &EventStatus) -> bool {
+    match principal.kind {
+        PrincipalKind::Operator | PrincipalKind::Hub | PrincipalKind::Registrar => true,
+        PrincipalKind::Citizen => {
+            status.event.subject_scheme == "nino"
+                && principal.nino.as_deref() == Some(status.event.subject_value.as_str())
+        }
+        PrincipalKind::Department | PrincipalKind::Agency => {
+            principal.department.as_ref().is_some_and(|d| {
+                crate::tellonce::submit::split_departments(&status.event.departments).contains(d)
+            })
+        }
+        _ => false,
+    }
 }
 
 fn time(micros: i64) -> DateTime<Utc> {
@@ -271,7 +324,12 @@ impl TellOnceQuery {
             .event_status(id.0)
             .await
             .map_err(graphql_error)?;
-        Ok(found.map(LifeEventObject))
+        match found {
+            Some(status) if !may_read_event(principal(ctx), &status) => Err(forbidden(
+                "this life event is not about you and was not routed to you",
+            )),
+            found => Ok(found.map(LifeEventObject)),
+        }
     }
 
     /// The events routed to `department`, in ledger order, after the cursor.
@@ -282,6 +340,7 @@ impl TellOnceQuery {
         after: Option<String>,
         #[graphql(default = 50)] first: i32,
     ) -> async_graphql::Result<LifeEventFeedConnection> {
+        require_department(ctx, &department)?;
         let after = match after {
             None => None,
             Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| {
@@ -304,6 +363,7 @@ impl TellOnceQuery {
         department: Option<String>,
         #[graphql(default = 50)] first: i32,
     ) -> async_graphql::Result<Vec<NotificationObject>> {
+        require_operator(ctx, "reading dead letters")?;
         let rows = service(ctx)?
             .dead_letters(department, i64::from(first))
             .await
@@ -327,7 +387,7 @@ impl TellOnceMutation {
         idempotency_key: String,
     ) -> async_graphql::Result<ReceiptObject> {
         let receipt = service(ctx)?
-            .tell_us_once(event, idempotency_key)
+            .tell_us_once(event, idempotency_key, principal(ctx))
             .await
             .map_err(graphql_error)?;
         Ok(receipt.into())
@@ -340,6 +400,7 @@ impl TellOnceMutation {
         event_id: ID,
         department: String,
     ) -> async_graphql::Result<NotificationObject> {
+        require_department(ctx, &department)?;
         let row = service(ctx)?
             .acknowledge(event_id.0, department)
             .await
@@ -354,12 +415,13 @@ impl TellOnceMutation {
         event_id: ID,
         department: String,
     ) -> async_graphql::Result<NotificationObject> {
+        let actor = require_operator(ctx, "replaying a notification")?;
         let filter = ReplayFilter::One {
             event_id: event_id.0.clone(),
             department: department.clone(),
         };
         let mut rows = service(ctx)?
-            .replay(filter, "operator".into())
+            .replay(filter, actor)
             .await
             .map_err(graphql_error)?;
         rows.pop().map(NotificationObject).ok_or_else(|| {
@@ -376,8 +438,9 @@ impl TellOnceMutation {
         ctx: &Context<'_>,
         department: Option<String>,
     ) -> async_graphql::Result<Vec<NotificationObject>> {
+        let actor = require_operator(ctx, "replaying dead letters")?;
         let rows = service(ctx)?
-            .replay(ReplayFilter::DeadLetters { department }, "operator".into())
+            .replay(ReplayFilter::DeadLetters { department }, actor)
             .await
             .map_err(graphql_error)?;
         Ok(rows.into_iter().map(NotificationObject).collect())

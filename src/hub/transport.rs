@@ -20,13 +20,15 @@ impl InProcessTransport {
 impl SubgraphTransport for InProcessTransport {
     fn call(&self, request: SubgraphRequest) -> BoxFuture<'_, Result<Bytes, TransportError>> {
         Box::pin(async move {
-            let parsed: async_graphql::Request =
-                serde_json::from_slice(&request.body).map_err(|error| {
-                    TransportError::Unavailable {
-                        subgraph: super::HUB_SUBGRAPH_NAME.into(),
-                        reason: format!("request body is not a GraphQL request: {error}"),
-                    }
+            let mut parsed: async_graphql::Request = serde_json::from_slice(&request.body)
+                .map_err(|error| TransportError::Unavailable {
+                    subgraph: super::HUB_SUBGRAPH_NAME.into(),
+                    reason: format!("request body is not a GraphQL request: {error}"),
                 })?;
+            let principal = request
+                .principal
+                .unwrap_or_else(|| std::sync::Arc::new(crate::auth::Principal::anonymous()));
+            parsed = parsed.data(principal);
             let response = self.schema.execute(parsed).await;
             let body =
                 serde_json::to_vec(&response).map_err(|error| TransportError::Unavailable {
@@ -35,5 +37,9 @@ impl SubgraphTransport for InProcessTransport {
                 })?;
             Ok(Bytes::from(body))
         })
+    }
+
+    fn in_process(&self) -> bool {
+        true
     }
 }

@@ -59,3 +59,16 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(ledger_entries, ledger_payloads);
+
+diesel::table! {
+    auth_principals (name) {
+        name -> Text,
+        kind -> Text,
+        scopes -> Text,
+        department -> Nullable<Text>,
+        nino -> Nullable<Text>,
+        key_hash -> Binary,
+        created_micros -> BigInt,
+        revoked_micros -> Nullable<BigInt>,
+    }
+}

@@ -177,7 +177,8 @@ async fn deliver(tellonce: &TellOnce, row: &OutboxRow) -> Outcome {
         extensions: None,
     };
     let headers = [("Idempotency-Key".to_owned(), row.idempotency_key.clone())];
-    let response = gateway.execute_with_headers(request, &headers).await;
+    let context = crate::gateway::RequestContext::hub_delivery(headers.to_vec());
+    let response = gateway.execute_in(request, &context).await;
     match first_error(&response) {
         None => Outcome::Delivered,
         Some((code, message)) => failure(&code, message),

@@ -51,6 +51,10 @@ pub enum TellOnceError {
     Unavailable(String),
     #[error("storage: {0}")]
     Storage(String),
+    #[error("the hub is taking in more life events than it can write just now; retry shortly with the same idempotency key")]
+    Busy,
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl TellOnceError {
@@ -60,12 +64,43 @@ impl TellOnceError {
             TellOnceError::Invalid(_) | TellOnceError::BadArgument(_) => ErrorCode::BadUserInput,
             TellOnceError::Conflict(_) => ErrorCode::Conflict,
             TellOnceError::NotFound(_) => ErrorCode::NotFound,
+            TellOnceError::Busy => ErrorCode::RateLimited,
+            TellOnceError::Forbidden(_) => ErrorCode::Forbidden,
             TellOnceError::Routes(_)
             | TellOnceError::NotServed
             | TellOnceError::NotReady
             | TellOnceError::Unavailable(_)
             | TellOnceError::Storage(_) => ErrorCode::InternalServerError,
         }
+    }
+}
+
+/// A registrar may tell any life event; a citizen only one about themselves
+/// (the event's National Insurance number is their token's).
+fn may_tell(
+    principal: &crate::auth::Principal,
+    event: &crate::tellonce::event::LifeEvent,
+) -> Result<(), TellOnceError> {
+    use crate::auth::PrincipalKind;
+    match principal.kind {
+        PrincipalKind::Registrar => Ok(()),
+        PrincipalKind::Citizen => {
+            let own = event.subject.scheme == "nino"
+                && principal.nino.as_deref() == Some(event.subject.value.as_str());
+            if own {
+                Ok(())
+            } else {
+                Err(TellOnceError::Forbidden(
+                    "a citizen may tell only life events about themselves: the event's National Insurance number must be their own".into(),
+                ))
+            }
+        }
+        PrincipalKind::Anonymous => Err(TellOnceError::Forbidden(
+            "telling a life event needs a registrar's or citizen's credential".into(),
+        )),
+        other => Err(TellOnceError::Forbidden(format!(
+            "a {other} principal may not tell life events; registrars and citizens may"
+        ))),
     }
 }
 
@@ -185,6 +220,7 @@ impl TellOnce {
         &self,
         event: LifeEventInput,
         idempotency_key: String,
+        principal: &crate::auth::Principal,
     ) -> Result<LifeEventReceipt, TellOnceError> {
         let key_len = idempotency_key.chars().count();
         if idempotency_key.trim().is_empty() || key_len > 200 {
@@ -193,13 +229,14 @@ impl TellOnce {
             ));
         }
         let event = event.validate()?;
+        may_tell(principal, &event)?;
         let routes = match self.gateway.current() {
             None => return Err(TellOnceError::NotReady),
             Some(_) => self.check_routes()?.ok_or(TellOnceError::NotServed)?,
         };
         let receipt = self
             .submissions
-            .submit(event, idempotency_key, routes)
+            .submit(event, idempotency_key, routes, principal.id.clone())
             .await?;
         self.work.notify_waiters();
         Ok(receipt)

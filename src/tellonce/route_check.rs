@@ -271,7 +271,14 @@ impl RuleChecker<'_> {
     }
 
     fn check_push(&self, document: &str, supergraph: &Supergraph) -> Result<(), RouteError> {
-        let prepared = prepare(supergraph, document, None).map_err(|errors| {
+        let prepared = prepare(
+            supergraph,
+            document,
+            None,
+            &crate::gateway::RequestLimits::unlimited(),
+            true,
+        )
+        .map_err(|errors| {
             let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
             self.rule.error(format!(
                 "the document does not fit the supergraph: {}",

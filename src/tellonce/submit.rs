@@ -61,19 +61,25 @@ struct Submission {
     event: LifeEvent,
     key: String,
     routes: Arc<CheckedRoutes>,
+    /// The principal who told the hub, recorded as the entry's actor.
+    actor: String,
 }
+
+/// Submissions waiting for the writer at most; beyond it callers are asked
+/// to retry (`RATE_LIMITED`) instead of queueing without bound.
+const QUEUE_CAPACITY: usize = 4096;
 
 type Reply = oneshot::Sender<Result<LifeEventReceipt, TellOnceError>>;
 
 /// The queue in front of the writer task.
 pub struct SubmissionQueue {
-    sender: mpsc::UnboundedSender<(Submission, Reply)>,
+    sender: mpsc::Sender<(Submission, Reply)>,
 }
 
 impl SubmissionQueue {
     /// Starts the writer task (inside a tokio runtime).
     pub(crate) fn start(tellonce: Weak<TellOnce>, batch: usize) -> SubmissionQueue {
-        let (sender, receiver) = mpsc::unbounded_channel();
+        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         tokio::spawn(write_loop(tellonce, receiver, batch.max(1)));
         SubmissionQueue { sender }
     }
@@ -83,12 +89,23 @@ impl SubmissionQueue {
         event: LifeEvent,
         key: String,
         routes: Arc<CheckedRoutes>,
+        actor: String,
     ) -> Result<LifeEventReceipt, TellOnceError> {
         let (reply, answer) = oneshot::channel();
-        let submission = Submission { event, key, routes };
+        let submission = Submission {
+            event,
+            key,
+            routes,
+            actor,
+        };
         self.sender
-            .send((submission, reply))
-            .map_err(|_| TellOnceError::Unavailable("the writer has stopped".into()))?;
+            .try_send((submission, reply))
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(_) => TellOnceError::Busy,
+                mpsc::error::TrySendError::Closed(_) => {
+                    TellOnceError::Unavailable("the writer has stopped".into())
+                }
+            })?;
         answer
             .await
             .map_err(|_| TellOnceError::Unavailable("the writer has stopped".into()))?
@@ -97,7 +114,7 @@ impl SubmissionQueue {
 
 async fn write_loop(
     tellonce: Weak<TellOnce>,
-    mut receiver: mpsc::UnboundedReceiver<(Submission, Reply)>,
+    mut receiver: mpsc::Receiver<(Submission, Reply)>,
     batch: usize,
 ) {
     while let Some(first) = receiver.recv().await {
@@ -278,7 +295,7 @@ impl TellOnce {
             .collect();
         NewEntry {
             kind: EVENT_RECORDED.into(),
-            actor: "hub".into(),
+            actor: new.submission.actor.clone(),
             subject: Some(self.ledger.subject_hash(&event.subject.ledger_identifier())),
             payload: json!({
                 "eventId": new.id,

@@ -232,7 +232,13 @@ impl Shop {
             variables: variables.and_then(|v| v.as_object().cloned()),
             extensions: None,
         };
-        self.gateway.execute(request).await
+        // The shop tests read the schema by introspection: allow it.
+        let mut context = tellonce::gateway::RequestContext::anonymous();
+        context.limits = std::sync::Arc::new(tellonce::gateway::RequestLimits {
+            introspection: true,
+            ..Default::default()
+        });
+        self.gateway.execute_in(request, &context).await
     }
 }
 

@@ -62,6 +62,13 @@ pub async fn start_demo() -> Demo {
         ..Config::default()
     };
     config.gateway.subgraph_timeout_ms = 5_000;
+    config.limits.introspection = true;
+    // Rate limits have their own tests; these send bursts on purpose.
+    config.rate_limit.requests_per_second = 100_000;
+    config.rate_limit.burst = 100_000;
+    config.rate_limit.anonymous_requests_per_second = 100_000;
+    config.rate_limit.anonymous_burst = 100_000;
+    add_principals(&config);
     let hub = tellonce::server::start_on(&config, ephemeral())
         .await
         .expect("hub starts");
@@ -69,6 +76,46 @@ pub async fn start_demo() -> Demo {
         hub,
         departments,
         data_dir,
+    }
+}
+
+/// The keys of the principals every test demo has.
+pub const FRONTEND_KEY: &str = "tok_demo-frontend-0123456789abcdef";
+pub const REGISTRAR_KEY: &str = "tok_demo-registrar-0123456789abcdef";
+pub const OPERATOR_KEY: &str = "tok_demo-operator-0123456789abcdef";
+pub const CITIZEN_KEY: &str = "tok_demo-citizen-0123456789abcdef";
+pub const HMRC_KEY: &str = "tok_demo-hmrc-0123456789abcdefghij";
+/// The citizen principal's National Insurance number.
+pub const CITIZEN_NINO: &str = "JK528194C";
+
+fn add_principals(config: &Config) {
+    use tellonce::auth::api_keys::{add_with_key, NewPrincipal};
+    use tellonce::auth::PrincipalKind;
+    let store = tellonce::store::Store::open(&config.database_url()).expect("open the database");
+    let principals = [
+        ("frontend", PrincipalKind::Frontend, FRONTEND_KEY, None, None),
+        ("registrar", PrincipalKind::Registrar, REGISTRAR_KEY, None, None),
+        ("operator", PrincipalKind::Operator, OPERATOR_KEY, None, None),
+        ("citizen", PrincipalKind::Citizen, CITIZEN_KEY, None, Some(CITIZEN_NINO)),
+        ("hmrc", PrincipalKind::Department, HMRC_KEY, Some("hmrc"), None),
+    ];
+    for (name, kind, key, department, nino) in principals {
+        add_with_key(
+            &store,
+            NewPrincipal {
+                name: name.into(),
+                kind,
+                scopes: if kind == PrincipalKind::Frontend {
+                    ["hmrc:taxpayer:read".to_string()].into()
+                } else {
+                    Default::default()
+                },
+                department: department.map(str::to_string),
+                nino: nino.map(str::to_string),
+            },
+            key.into(),
+        )
+        .expect("add a test principal");
     }
 }
 
@@ -116,12 +163,27 @@ async fn reply(response: reqwest::Response) -> Reply {
     }
 }
 
-/// POSTs `body` as it is, with the given content type and accept headers.
+/// POSTs `body` as it is, with the given content type and accept headers,
+/// as the test frontend.
 pub async fn post_raw(url: &str, body: &str, content_type: &str, accept: Option<&str>) -> Reply {
+    post_as(url, body, content_type, accept, Some(FRONTEND_KEY)).await
+}
+
+/// As [`post_raw`], with `key` as the credential (`None`: anonymous).
+pub async fn post_as(
+    url: &str,
+    body: &str,
+    content_type: &str,
+    accept: Option<&str>,
+    key: Option<&str>,
+) -> Reply {
     let mut request = reqwest::Client::new()
         .post(url)
         .header("content-type", content_type)
         .body(body.to_owned());
+    if let Some(key) = key {
+        request = request.header("authorization", format!("Bearer {key}"));
+    }
     if let Some(accept) = accept {
         request = request.header("accept", accept);
     }
@@ -135,13 +197,17 @@ pub async fn post_json(url: &str, body: &Value, accept: Option<&str>) -> Reply {
 
 /// GETs `url` with the given query parameters and accept header.
 pub async fn get(url: &str, params: &[(&str, &str)], accept: Option<&str>) -> Reply {
-    let mut request = reqwest::Client::new().get(url);
+    let mut request = reqwest::Client::new()
+        .get(url)
+        .header("authorization", format!("Bearer {FRONTEND_KEY}"));
     if !params.is_empty() {
         let query: Vec<String> = params
             .iter()
             .map(|(k, v)| format!("{k}={}", percent_encode(v)))
             .collect();
-        request = reqwest::Client::new().get(format!("{url}?{}", query.join("&")));
+        request = reqwest::Client::new()
+            .get(format!("{url}?{}", query.join("&")))
+            .header("authorization", format!("Bearer {FRONTEND_KEY}"));
     }
     if let Some(accept) = accept {
         request = request.header("accept", accept);

@@ -237,7 +237,76 @@ pub fn hub_config(db: &TestDb, subgraphs: Vec<SubgraphConfig>) -> Config {
     config.tellonce.backoff_max_ms = 400;
     config.tellonce.poll_ms = 50;
     config.tellonce.claim_lease_ms = 10_000;
+    add_test_principals(&db.url);
     config
+}
+
+/// Keys of the principals every test hub has (registered by `hub_config`).
+pub const OPERATOR_KEY: &str = "tok_test-operator-0123456789abcdef";
+pub const REGISTRAR_KEY: &str = "tok_test-registrar-0123456789abcdef";
+
+/// The key of department `name`'s test principal.
+pub fn department_key(name: &str) -> String {
+    format!("tok_test-department-{name}-0123456789abcdef")
+}
+
+fn add_test_principals(url: &str) {
+    use tellonce::auth::api_keys::{add_with_key, remove, NewPrincipal};
+    use tellonce::auth::PrincipalKind;
+    let store = tellonce::store::Store::open(url).expect("open the test database");
+    let mut principals = vec![
+        (
+            "test-operator".to_string(),
+            PrincipalKind::Operator,
+            None,
+            OPERATOR_KEY.to_string(),
+        ),
+        (
+            "test-registrar".to_string(),
+            PrincipalKind::Registrar,
+            None,
+            REGISTRAR_KEY.to_string(),
+        ),
+    ];
+    for department in Department::all() {
+        principals.push((
+            format!("test-{}", department.name()),
+            PrincipalKind::Department,
+            Some(department.name().to_string()),
+            department_key(department.name()),
+        ));
+    }
+    for (name, kind, department, key) in principals {
+        remove(&store, &name).expect("remove a test principal");
+        add_with_key(
+            &store,
+            NewPrincipal {
+                name,
+                kind,
+                scopes: ["hmrc:taxpayer:read".to_string()].into(),
+                department,
+                nino: None,
+            },
+            key,
+        )
+        .expect("add a test principal");
+    }
+}
+
+/// The test principal a request runs as: the registrar tells life events, a
+/// department reads and acknowledges its own feed, the operator does the rest.
+fn key_for(query: &str) -> String {
+    if query.contains("tellUsOnce") {
+        return REGISTRAR_KEY.into();
+    }
+    if query.contains("acknowledgeLifeEvent") || query.contains("lifeEventFeed") {
+        if let Some(rest) = query.split("department: \"").nth(1) {
+            if let Some(name) = rest.split('"').next() {
+                return department_key(name);
+            }
+        }
+    }
+    OPERATOR_KEY.into()
 }
 
 /// The same config as TOML, for the binary.
@@ -327,6 +396,7 @@ pub async fn graphql(url: &str, query: &str, variables: Value) -> Value {
         .post(url)
         .header("content-type", "application/json")
         .header("accept", "application/json")
+        .header("authorization", format!("Bearer {}", key_for(query)))
         .json(&json!({ "query": query, "variables": variables }))
         .send()
         .await

@@ -5,6 +5,7 @@ mod records;
 mod seed;
 
 use crate::department_error::{parse_argument, DepartmentError, ForGraphql};
+use crate::hub_identity::HubDelivery;
 use crate::identifiers::parse_company_number;
 use crate::lock_records;
 use crate::notification_journal::{NotificationEffect, NotificationRequest};
@@ -173,6 +174,7 @@ pub struct Mutation;
 #[Object]
 impl Mutation {
     /// Add a newly incorporated company to the register.
+    #[graphql(guard = "HubDelivery", inaccessible)]
     async fn register_company(
         &self,
         ctx: &Context<'_>,

@@ -5,6 +5,7 @@ mod records;
 mod seed;
 
 use crate::department_error::{parse_argument, ForGraphql};
+use crate::hub_identity::HubDelivery;
 use crate::identifiers::{parse_driving_licence_number, parse_nino, parse_vehicle_registration};
 use crate::lock_records;
 use crate::notification_journal::{NotificationEffect, NotificationRequest};
@@ -234,6 +235,7 @@ pub struct Mutation;
 impl Mutation {
     /// Record a licence holder's death: the licence is cancelled and each vehicle they keep
     /// is flagged for the executors (any unused vehicle tax is refunded).
+    #[graphql(guard = "HubDelivery", inaccessible)]
     async fn record_licence_holder_death(
         &self,
         ctx: &Context<'_>,
@@ -261,6 +263,7 @@ impl Mutation {
 
     /// Record a licence holder's new address: a replacement photocard is issued and the
     /// keeper address of each vehicle they keep is changed (a new V5C is sent).
+    #[graphql(guard = "HubDelivery", inaccessible)]
     async fn update_licence_holder_address(
         &self,
         ctx: &Context<'_>,

@@ -7,6 +7,7 @@ mod seed;
 mod state_pension;
 
 use crate::department_error::{parse_argument, ForGraphql};
+use crate::hub_identity::HubDelivery;
 use crate::identifiers::parse_nino;
 use crate::lock_records;
 use crate::notification_journal::{NotificationEffect, NotificationRequest};
@@ -205,6 +206,7 @@ pub struct Mutation;
 #[Object]
 impl Mutation {
     /// Record a claimant's death: every claim in payment ends on the date of death.
+    #[graphql(guard = "HubDelivery", inaccessible)]
     async fn record_claimant_death(
         &self,
         ctx: &Context<'_>,
@@ -236,6 +238,7 @@ impl Mutation {
     }
 
     /// Record a claimant's new address.
+    #[graphql(guard = "HubDelivery", inaccessible)]
     async fn update_claimant_address(
         &self,
         ctx: &Context<'_>,

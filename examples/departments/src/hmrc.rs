@@ -6,6 +6,7 @@ mod records;
 mod seed;
 
 use crate::department_error::{parse_argument, DepartmentError, ForGraphql};
+use crate::hub_identity::HubDelivery;
 use crate::identifiers::{
     parse_company_number, parse_eori, parse_nino, parse_utr, parse_vat_number, utr_check_digit,
 };
@@ -144,6 +145,7 @@ pub struct Query;
 #[Object]
 impl Query {
     /// A taxpayer by National Insurance number.
+    #[graphql(requires_scopes = "hmrc:taxpayer:read")]
     async fn taxpayer(
         &self,
         ctx: &Context<'_>,
@@ -256,6 +258,7 @@ pub struct Mutation;
 impl Mutation {
     /// Record a taxpayer's death: the record is marked deceased and self assessment passes to
     /// the personal representatives.
+    #[graphql(guard = "HubDelivery", inaccessible)]
     async fn record_taxpayer_death(
         &self,
         ctx: &Context<'_>,
@@ -287,6 +290,7 @@ impl Mutation {
     }
 
     /// Record a taxpayer's new address from the date they moved (today if not given).
+    #[graphql(guard = "HubDelivery", inaccessible)]
     async fn update_taxpayer_address(
         &self,
         ctx: &Context<'_>,
@@ -324,6 +328,7 @@ impl Mutation {
     }
 
     /// Register a newly incorporated company for corporation tax and allocate its UTR.
+    #[graphql(guard = "HubDelivery", inaccessible)]
     async fn register_for_corporation_tax(
         &self,
         ctx: &Context<'_>,

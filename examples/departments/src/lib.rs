@@ -4,6 +4,8 @@
 //! `Person @key(fields: "nino")`, `Company @key(fields: "companyNumber")` and
 //! `Trader @key(fields: "eori")`, so one query through the hub spans several departments.
 //! Each also receives the life-event notifications it needs, applying every idempotency key once.
+//! The receiving mutations are for the hub's tell-us-once delivery only, which proves itself
+//! with a token the hub signs (see [`hub_identity`] and [`DepartmentOptions`]).
 
 pub mod border_force;
 pub mod businesses;
@@ -12,6 +14,7 @@ pub mod department_error;
 pub mod dvla;
 pub mod dwp;
 pub mod hmrc;
+pub mod hub_identity;
 pub use tellonce_identifiers as identifiers;
 pub mod notification_journal;
 pub mod passport_office;
@@ -19,6 +22,7 @@ pub mod population;
 mod server;
 pub mod shared_types;
 
+pub use hub_identity::{caller, Caller};
 pub use server::RunningDepartment;
 
 use async_graphql::SDLExportOptions;
@@ -101,23 +105,61 @@ impl fmt::Display for Department {
     }
 }
 
-/// Start `department` with freshly seeded records on `listener` (bind `127.0.0.1:0` in tests).
-/// Must be called from within a tokio runtime.
+/// How a department trusts the hub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepartmentOptions {
+    /// The hub's JWKS (`http://…/.well-known/jwks.json`), fetched on first need to verify the
+    /// hub identity tokens of requests. `None`: the department cannot verify, so with
+    /// `require_hub_token` it refuses every receiving mutation.
+    pub hub_jwks_url: Option<String>,
+    /// The issuer (`iss`) the hub signs its tokens as.
+    pub hub_issuer: String,
+    /// Refuse receiving mutations that carry no verified token of the hub's delivery.
+    /// When `false` (the default, for tests that call departments directly), a request
+    /// without a token may call them, but a token that is sent must verify (when the
+    /// department has the JWKS URL).
+    pub require_hub_token: bool,
+}
+
+impl Default for DepartmentOptions {
+    fn default() -> Self {
+        DepartmentOptions {
+            hub_jwks_url: None,
+            hub_issuer: hub_identity::DEFAULT_HUB_ISSUER.to_string(),
+            require_hub_token: false,
+        }
+    }
+}
+
+/// Start `department` with freshly seeded records on `listener` (bind `127.0.0.1:0` in tests),
+/// with the default [`DepartmentOptions`]. Must be called from within a tokio runtime.
 pub async fn start(
     department: Department,
     listener: TcpListener,
 ) -> std::io::Result<RunningDepartment> {
+    start_with(department, listener, DepartmentOptions::default()).await
+}
+
+/// Start `department` with freshly seeded records on `listener`, trusting the hub as
+/// `options` say. Must be called from within a tokio runtime.
+pub async fn start_with(
+    department: Department,
+    listener: TcpListener,
+    options: DepartmentOptions,
+) -> std::io::Result<RunningDepartment> {
     match department {
-        Department::Hmrc => server::serve(department, hmrc::schema(), listener),
+        Department::Hmrc => server::serve(department, hmrc::schema(), listener, options),
         Department::CompaniesHouse => {
-            server::serve(department, companies_house::schema(), listener)
+            server::serve(department, companies_house::schema(), listener, options)
         }
-        Department::Dwp => server::serve(department, dwp::schema(), listener),
-        Department::Dvla => server::serve(department, dvla::schema(), listener),
+        Department::Dwp => server::serve(department, dwp::schema(), listener, options),
+        Department::Dvla => server::serve(department, dvla::schema(), listener, options),
         Department::PassportOffice => {
-            server::serve(department, passport_office::schema(), listener)
+            server::serve(department, passport_office::schema(), listener, options)
         }
-        Department::BorderForce => server::serve(department, border_force::schema(), listener),
+        Department::BorderForce => {
+            server::serve(department, border_force::schema(), listener, options)
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! and cancels the passports of the deceased.
 
 use crate::department_error::{parse_argument, ForGraphql};
+use crate::hub_identity::HubDelivery;
 use crate::identifiers::{parse_nino, parse_passport_number};
 use crate::lock_records;
 use crate::notification_journal::{NotificationEffect, NotificationJournal, NotificationRequest};
@@ -182,6 +183,7 @@ pub struct Mutation;
 #[Object]
 impl Mutation {
     /// Record a passport holder's death: every passport that is still valid is cancelled.
+    #[graphql(guard = "HubDelivery", inaccessible)]
     async fn record_passport_holder_death(
         &self,
         ctx: &Context<'_>,

@@ -1,12 +1,23 @@
 //! Serves one department's schema over HTTP (POST /graphql, GET /health) on a bound listener.
+//!
+//! Each request's hub identity token ([`HUB_TOKEN_HEADER`]) is verified before the request
+//! runs, and the outcome is put in the request's data (see [`crate::hub_identity`]).
 
-use crate::Department;
+use crate::hub_identity::{
+    HubAuthentication, HubPolicy, HubTokenRejection, HubTokenVerifier, HUB_TOKEN_HEADER,
+};
+use crate::{Department, DepartmentOptions};
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::{guard, web, App, HttpResponse, HttpServer};
+use actix_web::http::StatusCode;
+use actix_web::{guard, web, App, HttpRequest, HttpResponse, HttpServer, Responder};
+use async_graphql::futures_util::StreamExt;
+use async_graphql::http::{create_multipart_mixed_stream, is_accept_multipart_mixed};
 use async_graphql::Executor;
-use async_graphql_actix_web::GraphQL;
+use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
 use std::io;
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::task::JoinHandle;
 
 /// A department serving HTTP. Call [`RunningDepartment::stop`] to shut it down gracefully.
@@ -34,19 +45,38 @@ impl RunningDepartment {
     }
 }
 
+/// What every request of one department shares.
+struct Endpoint<E> {
+    executor: E,
+    /// `None` when the department was started without the hub's JWKS URL.
+    verifier: Option<HubTokenVerifier>,
+    policy: HubPolicy,
+}
+
 /// Serve `executor` on `listener` (already bound) from a task on the current tokio runtime.
 pub(crate) fn serve<E: Executor>(
     department: Department,
     executor: E,
     listener: TcpListener,
+    options: DepartmentOptions,
 ) -> io::Result<RunningDepartment> {
     let addr = listener.local_addr()?;
+    let endpoint = web::Data::from(Arc::new(Endpoint {
+        executor,
+        verifier: options
+            .hub_jwks_url
+            .map(|url| HubTokenVerifier::new(url, &options.hub_issuer, department.name())),
+        policy: HubPolicy {
+            require_hub_token: options.require_hub_token,
+        },
+    }));
     let server: Server = HttpServer::new(move || {
         App::new()
+            .app_data(endpoint.clone())
             .service(
                 web::resource("/graphql")
                     .guard(guard::Post())
-                    .to(GraphQL::new(executor.clone())),
+                    .to(graphql::<E>),
             )
             .route(
                 "/health",
@@ -66,4 +96,59 @@ pub(crate) fn serve<E: Executor>(
         handle,
         task,
     })
+}
+
+/// POST /graphql: authenticate the hub's token, then execute with the outcome in the data.
+async fn graphql<E: Executor>(
+    endpoint: web::Data<Endpoint<E>>,
+    http_request: HttpRequest,
+    request: GraphQLRequest,
+) -> HttpResponse {
+    let authentication = authenticate(&http_request, endpoint.verifier.as_ref()).await;
+    let mut request = request.into_inner().data(endpoint.policy);
+    if let HubAuthentication::Verified(caller) = &authentication {
+        request = request.data(caller.clone());
+    }
+    let request = request.data(authentication);
+    let multipart = http_request
+        .headers()
+        .get("accept")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(is_accept_multipart_mixed);
+    if multipart {
+        // As async-graphql-actix-web's own handler does (incremental delivery).
+        let stream = endpoint.executor.execute_stream(request, None);
+        HttpResponse::build(StatusCode::OK)
+            .insert_header(("content-type", "multipart/mixed; boundary=graphql"))
+            .streaming(
+                create_multipart_mixed_stream(stream, Duration::from_secs(30))
+                    .map(Ok::<_, actix_web::Error>),
+            )
+    } else {
+        GraphQLResponse::from(endpoint.executor.execute(request).await).respond_to(&http_request)
+    }
+}
+
+/// What the request's hub identity token establishes.
+async fn authenticate(
+    http_request: &HttpRequest,
+    verifier: Option<&HubTokenVerifier>,
+) -> HubAuthentication {
+    let Some(verifier) = verifier else {
+        return HubAuthentication::CannotVerify;
+    };
+    let mut values = http_request.headers().get_all(HUB_TOKEN_HEADER);
+    let Some(value) = values.next() else {
+        return HubAuthentication::NoToken;
+    };
+    if values.next().is_some() {
+        return HubAuthentication::Rejected(HubTokenRejection::Repeated);
+    }
+    let Ok(token) = value.to_str() else {
+        return HubAuthentication::Rejected(HubTokenRejection::NotText);
+    };
+    match verifier.verify(token.trim()).await {
+        Ok(claims) => HubAuthentication::Verified(claims.into()),
+        Err(rejection) => HubAuthentication::Rejected(rejection),
+    }
 }

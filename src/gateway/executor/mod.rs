@@ -24,6 +24,8 @@ use super::data::{Data, DataSeed, Object};
 use self::entities::Representations;
 use self::merge::deep_merge;
 use self::plan::{BatchStep, ExecNode, FetchStep, PathStep};
+use super::context::RequestContext;
+use super::headers::OutboundHeaders;
 use super::health::SubgraphHealth;
 use super::outbound_dedup::OutboundDedup;
 use super::response::{GraphQLError, PathSegment};
@@ -46,7 +48,10 @@ pub struct Executor<'a> {
     /// Set for queries: identical subgraph requests in flight share one call.
     pub shared_calls: Option<&'a OutboundDedup<SharedAnswer>>,
     pub variables: &'a Map<String, Json>,
-    pub headers: &'a [(String, String)],
+    /// Who is asking, and what they sent.
+    pub context: &'a RequestContext,
+    /// Decides each call's headers.
+    pub outbound: &'a OutboundHeaders,
     state: Mutex<ExecutionState>,
 }
 
@@ -220,7 +225,8 @@ impl<'a> Executor<'a> {
         transports: &'a HashMap<String, Arc<dyn SubgraphTransport>>,
         health: &'a Arc<SubgraphHealth>,
         variables: &'a Map<String, Json>,
-        headers: &'a [(String, String)],
+        context: &'a RequestContext,
+        outbound: &'a OutboundHeaders,
     ) -> Self {
         Executor {
             schema,
@@ -228,7 +234,8 @@ impl<'a> Executor<'a> {
             health,
             shared_calls: None,
             variables,
-            headers,
+            context,
+            outbound,
             state: Mutex::new(ExecutionState {
                 data: Data::Object(Object::new()),
                 errors: Vec::new(),
@@ -318,9 +325,14 @@ impl<'a> Executor<'a> {
                 ErrorCode::SubgraphUnavailable,
             ));
         };
+        let in_process = transport.in_process();
         let request = SubgraphRequest {
             body: Bytes::from(body),
-            headers: self.headers.to_vec(),
+            headers: self
+                .outbound
+                .for_subgraph(subgraph, self.context, in_process),
+            principal: in_process.then(|| self.context.principal.clone()),
+            request_id: Some(self.context.request_id.clone()),
         };
         let Some(dedup) = self.shared_calls else {
             return answer_of(self.health, subgraph, transport.call(request).await);

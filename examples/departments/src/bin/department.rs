@@ -2,21 +2,26 @@
 //!
 //! With `all`, departments listen on consecutive ports from N (default 4001); a single
 //! department listens on N (default 4001). Port 0 picks free ports.
+//!
+//! With `--hub-jwks URL` (the hub's `/.well-known/jwks.json`), the receiving mutations accept
+//! only the hub's tell-us-once delivery, proven by the hub's signed identity token.
 
 use std::net::TcpListener;
 use std::process::ExitCode;
-use tellonce_departments::{start, Department};
+use tellonce_departments::{start_with, Department, DepartmentOptions};
 
-const USAGE: &str = "usage: department <name|all> [--port N]\n  names: hmrc, companies-house, dwp, dvla, passport-office, border-force";
+const USAGE: &str = "usage: department <name|all> [--port N] [--hub-jwks URL [--hub-issuer NAME]]\n  names: hmrc, companies-house, dwp, dvla, passport-office, border-force";
 
 struct Options {
     departments: Vec<Department>,
     first_port: u16,
+    trust: DepartmentOptions,
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
     let mut which: Option<&str> = None;
     let mut first_port: u16 = 4001;
+    let mut trust = DepartmentOptions::default();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
@@ -25,6 +30,14 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
                 first_port = value
                     .parse()
                     .map_err(|_| format!("--port: not a port number: {value}"))?;
+            }
+            "--hub-jwks" => {
+                let url = rest.next().ok_or("--hub-jwks needs the hub's JWKS URL")?;
+                trust.hub_jwks_url = Some(url.clone());
+                trust.require_hub_token = true;
+            }
+            "--hub-issuer" => {
+                trust.hub_issuer = rest.next().ok_or("--hub-issuer needs a value")?.clone();
             }
             "--help" | "-h" => return Err(String::new()),
             name if which.is_none() => which = Some(name),
@@ -41,6 +54,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
     Ok(Options {
         departments,
         first_port,
+        trust,
     })
 }
 
@@ -74,7 +88,7 @@ async fn main() -> ExitCode {
             }
         };
         let started = match TcpListener::bind(("127.0.0.1", port)) {
-            Ok(listener) => start(*department, listener).await,
+            Ok(listener) => start_with(*department, listener, options.trust.clone()).await,
             Err(error) => Err(error),
         };
         match started {
