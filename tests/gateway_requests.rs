@@ -92,7 +92,9 @@ async fn operation_kind_for_the_http_layer() {
         ..GraphQLRequest::default()
     };
     assert_eq!(
-        shop.gateway.operation_kind(&request, &Default::default()).unwrap(),
+        shop.gateway
+            .operation_kind(&request, &Default::default())
+            .unwrap(),
         OperationKind::Mutation
     );
     let request = GraphQLRequest {
@@ -100,7 +102,9 @@ async fn operation_kind_for_the_http_layer() {
         ..GraphQLRequest::default()
     };
     assert_eq!(
-        shop.gateway.operation_kind(&request, &Default::default()).unwrap(),
+        shop.gateway
+            .operation_kind(&request, &Default::default())
+            .unwrap(),
         OperationKind::Query
     );
 }

@@ -69,10 +69,35 @@ async fn start_hub(dedup: Dedup, calls: Arc<AtomicUsize>, dir: &std::path::Path)
     };
     config.gateway.inbound_dedup = dedup.inbound;
     config.gateway.outbound_dedup = dedup.outbound;
+    config.authorization.public = vec!["Query.*".into()];
+    let store = tellonce::store::Store::open(&config.database_url()).expect("database");
+    for name in ["same", "client-0", "client-1", "client-2"] {
+        tellonce::auth::api_keys::add_with_key(
+            &store,
+            tellonce::auth::api_keys::NewPrincipal {
+                name: name.into(),
+                kind: tellonce::auth::PrincipalKind::Frontend,
+                scopes: Default::default(),
+                department: None,
+                nino: None,
+            },
+            key(name),
+        )
+        .expect("add a principal");
+    }
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     tellonce::server::start_on(&config, listener)
         .await
         .expect("hub starts")
+}
+
+/// The API key of test principal `name`.
+fn key(name: &str) -> String {
+    format!("tok_{name}-0123456789abcdefghij")
+}
+
+fn bearer(name: &str) -> String {
+    format!("Bearer {}", key(name))
 }
 
 /// Sends `clients` identical requests at once; `authorization(i)` may vary credentials.
@@ -110,7 +135,7 @@ async fn identical_queries_in_flight_share_one_execution() {
     let dir = tempfile::tempdir().expect("temp dir");
     let calls = Arc::new(AtomicUsize::new(0));
     let hub = start_hub(INBOUND_ONLY, calls.clone(), dir.path()).await;
-    let answers = send_together(&hub, 8, |_| "Bearer same".into()).await;
+    let answers = send_together(&hub, 8, |_| bearer("same")).await;
     assert_every_answer_is_the_shared_one(&answers);
     assert_eq!(
         calls.load(Ordering::SeqCst),
@@ -119,7 +144,7 @@ async fn identical_queries_in_flight_share_one_execution() {
     );
 
     // Once answered, the next identical query executes afresh.
-    send_together(&hub, 1, |_| "Bearer same".into()).await;
+    send_together(&hub, 1, |_| bearer("same")).await;
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     hub.stop().await;
 }
@@ -131,7 +156,7 @@ async fn different_credentials_are_never_shared() {
     // Outbound sharing off: the hub forwards no credentials to this
     // subgraph, so its calls would rightly be shared.
     let hub = start_hub(INBOUND_ONLY, calls.clone(), dir.path()).await;
-    send_together(&hub, 3, |i| format!("Bearer client-{i}")).await;
+    send_together(&hub, 3, |i| bearer(&format!("client-{i}"))).await;
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     hub.stop().await;
 }
@@ -141,7 +166,7 @@ async fn switched_off_every_request_executes() {
     let dir = tempfile::tempdir().expect("temp dir");
     let calls = Arc::new(AtomicUsize::new(0));
     let hub = start_hub(NEITHER, calls.clone(), dir.path()).await;
-    send_together(&hub, 4, |_| "Bearer same".into()).await;
+    send_together(&hub, 4, |_| bearer("same")).await;
     assert_eq!(calls.load(Ordering::SeqCst), 4);
     hub.stop().await;
 }
@@ -151,7 +176,7 @@ async fn identical_subgraph_requests_in_flight_share_one_call() {
     let dir = tempfile::tempdir().expect("temp dir");
     let calls = Arc::new(AtomicUsize::new(0));
     let hub = start_hub(OUTBOUND_ONLY, calls.clone(), dir.path()).await;
-    let answers = send_together(&hub, 6, |i| format!("Bearer client-{i}")).await;
+    let answers = send_together(&hub, 6, |i| bearer(&format!("client-{i}"))).await;
     assert_every_answer_is_the_shared_one(&answers);
     assert_eq!(
         calls.load(Ordering::SeqCst),
@@ -160,7 +185,7 @@ async fn identical_subgraph_requests_in_flight_share_one_call() {
     );
 
     // Nothing is cached: the next query calls the subgraph again.
-    send_together(&hub, 1, |_| "Bearer later".into()).await;
+    send_together(&hub, 1, |_| bearer("same")).await;
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     hub.stop().await;
 }

@@ -44,10 +44,21 @@ async fn credentials_decide_the_principal() {
     let anonymous = as_key(&url, "{ hub { version } }", json!({}), None).await;
     assert!(anonymous.json()["errors"].is_null(), "{}", anonymous.body);
     let denied = as_key(&url, PERSON, json!({}), None).await;
-    assert_eq!(denied.codes(), ["UNAUTHORIZED_FIELD_OR_TYPE"], "{}", denied.body);
+    assert_eq!(
+        denied.codes(),
+        ["UNAUTHORIZED_FIELD_OR_TYPE"],
+        "{}",
+        denied.body
+    );
     assert_eq!(denied.json()["errors"][0]["path"], json!(["taxpayer"]));
     // A bad key is refused, never anonymous.
-    let bad = as_key(&url, "{ hub { version } }", json!({}), Some("tok_not-a-key-000000000000000000")).await;
+    let bad = as_key(
+        &url,
+        "{ hub { version } }",
+        json!({}),
+        Some("tok_not-a-key-000000000000000000"),
+    )
+    .await;
     assert_eq!(bad.status, 401);
     assert_eq!(bad.codes(), ["UNAUTHENTICATED"]);
     assert!(bad.headers.get("www-authenticate").is_some());
@@ -78,13 +89,34 @@ async fn who_may_tell_read_and_replay() {
     let size_before = demo.hub.ledger.size().expect("ledger size");
     // Anonymous and frontend callers cannot declare anyone dead.
     for key in [None, Some(FRONTEND_KEY)] {
-        let refused = as_key(&url, TELL, json!({ "event": death("AB123456C"), "key": "k1" }), key).await;
-        assert_eq!(refused.codes(), ["UNAUTHORIZED_FIELD_OR_TYPE"], "{}", refused.body);
+        let refused = as_key(
+            &url,
+            TELL,
+            json!({ "event": death("AB123456C"), "key": "k1" }),
+            key,
+        )
+        .await;
+        assert_eq!(
+            refused.codes(),
+            ["UNAUTHORIZED_FIELD_OR_TYPE"],
+            "{}",
+            refused.body
+        );
     }
     // A citizen may tell only about themselves.
-    let other = as_key(&url, TELL, json!({ "event": death("AB123456C"), "key": "k2" }), Some(CITIZEN_KEY)).await;
+    let other = as_key(
+        &url,
+        TELL,
+        json!({ "event": death("AB123456C"), "key": "k2" }),
+        Some(CITIZEN_KEY),
+    )
+    .await;
     assert_eq!(other.codes(), ["FORBIDDEN"], "{}", other.body);
-    assert_eq!(demo.hub.ledger.size().expect("size"), size_before, "nothing written");
+    assert_eq!(
+        demo.hub.ledger.size().expect("size"),
+        size_before,
+        "nothing written"
+    );
     let own = as_key(
         &url,
         TELL,
@@ -95,21 +127,62 @@ async fn who_may_tell_read_and_replay() {
     .await;
     assert!(own.json()["errors"].is_null(), "{}", own.body);
     // A registrar may tell any event; the ledger records who did.
-    let told = as_key(&url, TELL, json!({ "event": death("AB123456C"), "key": "k4" }), Some(REGISTRAR_KEY)).await;
+    let told = as_key(
+        &url,
+        TELL,
+        json!({ "event": death("AB123456C"), "key": "k4" }),
+        Some(REGISTRAR_KEY),
+    )
+    .await;
     assert!(told.json()["errors"].is_null(), "{}", told.body);
-    let entries = as_key(&url, "{ ledgerEntries(first: 50) { edges { node { actor kind } } } }", json!({}), None).await;
+    let entries = as_key(
+        &url,
+        "{ ledgerEntries(first: 50) { edges { node { actor kind } } } }",
+        json!({}),
+        None,
+    )
+    .await;
     let text = entries.body.clone();
     assert!(text.contains("key:registrar"), "{text}");
     assert!(text.contains("key:citizen"), "{text}");
     // Feeds: a department reads its own, not another's.
-    let own_feed = as_key(&url, r#"{ lifeEventFeed(department: "hmrc") { edges { cursor } } }"#, json!({}), Some(HMRC_KEY)).await;
+    let own_feed = as_key(
+        &url,
+        r#"{ lifeEventFeed(department: "hmrc") { edges { cursor } } }"#,
+        json!({}),
+        Some(HMRC_KEY),
+    )
+    .await;
     assert!(own_feed.json()["errors"].is_null(), "{}", own_feed.body);
-    let other_feed = as_key(&url, r#"{ lifeEventFeed(department: "dwp") { edges { cursor } } }"#, json!({}), Some(HMRC_KEY)).await;
+    let other_feed = as_key(
+        &url,
+        r#"{ lifeEventFeed(department: "dwp") { edges { cursor } } }"#,
+        json!({}),
+        Some(HMRC_KEY),
+    )
+    .await;
     assert_eq!(other_feed.codes(), ["FORBIDDEN"], "{}", other_feed.body);
     // Dead letters and replay need an operator.
-    let replay = as_key(&url, "mutation { replayDeadLetters { eventId } }", json!({}), Some(HMRC_KEY)).await;
-    assert_eq!(replay.codes(), ["UNAUTHORIZED_FIELD_OR_TYPE"], "{}", replay.body);
-    let operator = as_key(&url, "mutation { replayDeadLetters { eventId } }", json!({}), Some(OPERATOR_KEY)).await;
+    let replay = as_key(
+        &url,
+        "mutation { replayDeadLetters { eventId } }",
+        json!({}),
+        Some(HMRC_KEY),
+    )
+    .await;
+    assert_eq!(
+        replay.codes(),
+        ["UNAUTHORIZED_FIELD_OR_TYPE"],
+        "{}",
+        replay.body
+    );
+    let operator = as_key(
+        &url,
+        "mutation { replayDeadLetters { eventId } }",
+        json!({}),
+        Some(OPERATOR_KEY),
+    )
+    .await;
     assert!(operator.json()["errors"].is_null(), "{}", operator.body);
 }
 
@@ -123,9 +196,24 @@ async fn receiving_mutations_are_not_in_the_client_schema() {
         Some(OPERATOR_KEY),
     )
     .await;
-    assert_eq!(reply.codes(), ["GRAPHQL_VALIDATION_FAILED"], "{}", reply.body);
-    let schema = as_key(&demo.url(), "{ __schema { mutationType { fields { name } } } }", json!({}), Some(OPERATOR_KEY)).await;
-    assert!(!schema.body.contains("recordTaxpayerDeath"), "{}", schema.body);
+    assert_eq!(
+        reply.codes(),
+        ["GRAPHQL_VALIDATION_FAILED"],
+        "{}",
+        reply.body
+    );
+    let schema = as_key(
+        &demo.url(),
+        "{ __schema { mutationType { fields { name } } } }",
+        json!({}),
+        Some(OPERATOR_KEY),
+    )
+    .await;
+    assert!(
+        !schema.body.contains("recordTaxpayerDeath"),
+        "{}",
+        schema.body
+    );
     assert!(schema.body.contains("tellUsOnce"), "{}", schema.body);
 }
 
@@ -152,17 +240,32 @@ fn hostile_cases() -> Vec<(&'static str, Vec<u8>, u16, &'static str)> {
             format!("...F{} ", i - 1).repeat(10)
         ));
     }
-    let aliases: String = (0..50_000).map(|i| format!("a{i}: hub {{ version }} ")).collect();
-    let depth = format!("{{{}}}", "hub { subgraphs { name } ".repeat(500) + &"}".repeat(1000));
+    let aliases: String = (0..50_000)
+        .map(|i| format!("a{i}: hub {{ version }} "))
+        .collect();
+    let depth = format!(
+        "{{{}}}",
+        "hub { subgraphs { name } ".repeat(500) + &"}".repeat(1000)
+    );
     let roots: String = (0..10_000).map(|i| format!("r{i}: __typename ")).collect();
-    let directives = format!("{{ hub {} {{ version }} }}", "@include(if: true) ".repeat(10_000));
-    let batch = format!("[{}]", vec![r#"{"query":"{ hub { version } }"}"#; 1_000].join(","));
+    let directives = format!(
+        "{{ hub {} {{ version }} }}",
+        "@include(if: true) ".repeat(10_000)
+    );
+    let batch = format!(
+        "[{}]",
+        vec![r#"{"query":"{ hub { version } }"}"#; 1_000].join(",")
+    );
     let nested = "[".repeat(100_000) + &"]".repeat(100_000);
     let repeated = format!("{{ {} }}", "hub { version } ".repeat(5_000));
     let mut invalid_utf8 = br#"{"query":"{ hub { version } }", "x": ""#.to_vec();
     invalid_utf8.extend_from_slice(&[0xff, 0xfe, 0x80]);
     invalid_utf8.extend_from_slice(br#""}"#);
-    let long_key = body(TELL, json!({ "event": death("AB123456C"), "key": "k".repeat(1 << 20) })).into_bytes();
+    let long_key = body(
+        TELL,
+        json!({ "event": death("AB123456C"), "key": "k".repeat(1 << 20) }),
+    )
+    .into_bytes();
     let nul = body(
         r#"query($n: String!) { taxpayer(nino: $n) { name } }"#,
         json!({ "n": "JK528194C\u{0000}" }),
@@ -170,17 +273,47 @@ fn hostile_cases() -> Vec<(&'static str, Vec<u8>, u16, &'static str)> {
     .into_bytes();
     let nul_literal = request(r#"{ taxpayer(nino: "JK528194C\u0000") { name } }"#.into());
     vec![
-        ("fragment expansion", request(fragments), 200, "QUERY_TOO_COMPLEX"),
+        (
+            "fragment expansion",
+            request(fragments),
+            200,
+            "QUERY_TOO_COMPLEX",
+        ),
         ("50,000 aliases", request(aliases), 200, "QUERY_TOO_COMPLEX"),
         ("depth 1,000", request(depth), 200, "QUERY_TOO_COMPLEX"),
-        ("10,000 root fields", request(roots), 200, "QUERY_TOO_COMPLEX"),
-        ("10,000 directives", request(directives), 200, "QUERY_TOO_COMPLEX"),
-        ("batch of 1,000", batch.into_bytes(), 400, "QUERY_TOO_COMPLEX"),
+        (
+            "10,000 root fields",
+            request(roots),
+            200,
+            "QUERY_TOO_COMPLEX",
+        ),
+        (
+            "10,000 directives",
+            request(directives),
+            200,
+            "QUERY_TOO_COMPLEX",
+        ),
+        (
+            "batch of 1,000",
+            batch.into_bytes(),
+            400,
+            "QUERY_TOO_COMPLEX",
+        ),
         ("50 MB body", vec![b' '; 50 << 20], 413, "BAD_USER_INPUT"),
-        ("100,000 nested arrays", nested.into_bytes(), 400, "BAD_USER_INPUT"),
+        (
+            "100,000 nested arrays",
+            nested.into_bytes(),
+            400,
+            "BAD_USER_INPUT",
+        ),
         ("invalid UTF-8", invalid_utf8, 400, "BAD_USER_INPUT"),
         ("1 MB idempotency key", long_key, 200, "BAD_USER_INPUT"),
-        ("5,000 repeated root fields", request(repeated), 200, "QUERY_TOO_COMPLEX"),
+        (
+            "5,000 repeated root fields",
+            request(repeated),
+            200,
+            "QUERY_TOO_COMPLEX",
+        ),
         ("NUL in a variable", nul, 200, "BAD_USER_INPUT"),
         ("NUL in a literal", nul_literal, 200, "BAD_USER_INPUT"),
     ]
@@ -225,23 +358,40 @@ async fn hostile_requests_are_refused_cheaply() {
         let first = &json["errors"][0];
         assert_eq!(first["extensions"]["code"], code, "{name}: {text:.300}");
         assert_eq!(got_status, status, "{name}: {text:.300}");
-        assert!(json.get("data").is_none() || json["data"].is_null() || code != "QUERY_TOO_COMPLEX", "{name}");
+        assert!(
+            json.get("data").is_none() || json["data"].is_null() || code != "QUERY_TOO_COMPLEX",
+            "{name}"
+        );
         // Generous: a debug build on a loaded 2-core machine; a refused
         // request costs microseconds in release.
-        assert!(started.elapsed() < Duration::from_secs(5), "{name} took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{name} took {:?}",
+            started.elapsed()
+        );
     }
     let served = bystander.await.expect("bystander");
     assert!(served > 0, "the other client was served meanwhile");
     let grown_mib = rss_kib().saturating_sub(rss_before) / 1024;
     assert!(grown_mib < 50, "memory grew by {grown_mib} MiB");
-    assert_eq!(demo.hub.ledger.size().expect("size"), size_before, "nothing written");
+    assert_eq!(
+        demo.hub.ledger.size().expect("size"),
+        size_before,
+        "nothing written"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn request_errors_are_graphql_json_with_codes() {
     let demo = start_demo().await;
     let url = demo.url();
-    let not_acceptable = post_raw(&url, r#"{"query":"{ hub { version } }"}"#, "application/json", Some("text/csv")).await;
+    let not_acceptable = post_raw(
+        &url,
+        r#"{"query":"{ hub { version } }"}"#,
+        "application/json",
+        Some("text/csv"),
+    )
+    .await;
     assert_eq!(not_acceptable.status, 406);
     assert_eq!(not_acceptable.codes(), ["BAD_USER_INPUT"]);
     let fragments = post_json(
@@ -250,9 +400,24 @@ async fn request_errors_are_graphql_json_with_codes() {
         None,
     )
     .await;
-    assert_eq!(fragments.json()["data"]["__typename"], "Query", "{}", fragments.body);
-    let cycle = post_json(&url, &json!({ "query": "query { ...A } fragment A on Query { ...A }" }), None).await;
-    assert_eq!(cycle.codes(), ["GRAPHQL_VALIDATION_FAILED"], "{}", cycle.body);
+    assert_eq!(
+        fragments.json()["data"]["__typename"],
+        "Query",
+        "{}",
+        fragments.body
+    );
+    let cycle = post_json(
+        &url,
+        &json!({ "query": "query { ...A } fragment A on Query { ...A }" }),
+        None,
+    )
+    .await;
+    assert_eq!(
+        cycle.codes(),
+        ["GRAPHQL_VALIDATION_FAILED"],
+        "{}",
+        cycle.body
+    );
     let date = post_json(
         &url,
         &json!({ "query": TELL, "variables": { "event": { "death": { "nino": "AB123456C", "givenNames": "A", "familyName": "B", "dateOfDeath": "2026-02-30" } }, "key": "d" } }),
@@ -269,7 +434,11 @@ async fn request_errors_are_graphql_json_with_codes() {
     assert_eq!(two.codes(), ["BAD_USER_INPUT"], "{}", two.body);
     // The estimate is reported.
     let cost = post_json(&url, &json!({ "query": "{ hub { version } }" }), None).await;
-    assert!(cost.json()["extensions"]["cost"]["estimated"].is_u64(), "{}", cost.body);
+    assert!(
+        cost.json()["extensions"]["cost"]["estimated"].is_u64(),
+        "{}",
+        cost.body
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

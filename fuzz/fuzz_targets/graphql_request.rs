@@ -1,7 +1,8 @@
 //! An HTTP request body as `/graphql` POST reads it (src/http/graphql.rs):
 //! one `GraphQLRequest` object, or a JSON array of them (a batch), then the
 //! gateway's prepare path for each request that has a query (parse, pick
-//! the operation, validate, compile the shape, normalize, plan), the
+//! the operation, scan and measure it against the default `RequestLimits`,
+//! validate, compile the shape, normalize, plan), the
 //! operation-kind peek the inbound dedup uses, and variable coercion
 //! against the prepared operation's variable definitions.
 #![no_main]
@@ -10,7 +11,7 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use tellonce::gateway::prepare::{operation_kind, prepare};
 use tellonce::gateway::variables::coerce_variables;
-use tellonce::gateway::GraphQLRequest;
+use tellonce::gateway::{GraphQLRequest, RequestLimits};
 use tellonce_fuzz::{api_index, on_worker_stack, supergraph};
 
 fn run(request: &GraphQLRequest) {
@@ -19,8 +20,10 @@ fn run(request: &GraphQLRequest) {
     };
     let supergraph = supergraph();
     let name = request.operation_name.as_deref();
-    let kind = operation_kind(query, name);
-    match prepare(supergraph, query, name) {
+    // A client request: the default limits, validated against the public API.
+    let limits = RequestLimits::default();
+    let kind = operation_kind(query, name, &limits);
+    match prepare(supergraph, query, name, &limits, false) {
         Ok(prepared) => {
             // A document that prepares has an operation of a known kind.
             assert_eq!(kind.ok(), Some(prepared.kind), "operation_kind disagrees with prepare");
@@ -30,7 +33,8 @@ fn run(request: &GraphQLRequest) {
                 api_index(),
             );
             // The second time is a cache hit and must be the same operation.
-            let again = prepare(supergraph, query, name).expect("a cached document prepares again");
+            let again = prepare(supergraph, query, name, &limits, false)
+                .expect("a cached document prepares again");
             assert_eq!(again.kind, prepared.kind);
         }
         Err(errors) => assert!(!errors.is_empty(), "prepare failed without an error"),

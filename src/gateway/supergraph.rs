@@ -75,7 +75,7 @@ impl Supergraph {
         let api = SchemaIndex::from_document(planner.consumer_schema.document.clone());
         let costs = super::limits::CostModel::from_schema(&document);
         let requirements = super::authorize::RequirementIndex::from_schema(&document);
-        let internal = SchemaIndex::from_document(Arc::new(document));
+        let internal = SchemaIndex::from_document(Arc::new(with_builtin_scalars(document)));
         let hash = hex::encode(Sha256::digest(sdl.as_bytes()));
         Ok(Supergraph {
             planner,
@@ -113,6 +113,29 @@ impl Supergraph {
     pub fn api_schema(&self) -> &Document {
         self.api.document()
     }
+}
+
+/// The supergraph document with the built-in scalars declared, so that the
+/// hub's own documents (delivery) can be validated against it as a whole.
+fn with_builtin_scalars(mut document: Document) -> Document {
+    let declared: std::collections::HashSet<String> = document
+        .definitions
+        .iter()
+        .filter_map(|d| match d {
+            Definition::TypeDefinition(TypeDefinition::Scalar(s)) => Some(s.name.clone()),
+            _ => None,
+        })
+        .collect();
+    for name in ["String", "Int", "Float", "Boolean", "ID"] {
+        if !declared.contains(name) {
+            document
+                .definitions
+                .push(Definition::TypeDefinition(TypeDefinition::Scalar(
+                    graphql_tools::static_graphql::schema::ScalarType::new(name.to_string()),
+                )));
+        }
+    }
+    document
 }
 
 fn join_graphs(document: &Document) -> Result<Vec<SubgraphInfo>, SupergraphError> {

@@ -93,11 +93,41 @@ fn add_principals(config: &Config) {
     use tellonce::auth::PrincipalKind;
     let store = tellonce::store::Store::open(&config.database_url()).expect("open the database");
     let principals = [
-        ("frontend", PrincipalKind::Frontend, FRONTEND_KEY, None, None),
-        ("registrar", PrincipalKind::Registrar, REGISTRAR_KEY, None, None),
-        ("operator", PrincipalKind::Operator, OPERATOR_KEY, None, None),
-        ("citizen", PrincipalKind::Citizen, CITIZEN_KEY, None, Some(CITIZEN_NINO)),
-        ("hmrc", PrincipalKind::Department, HMRC_KEY, Some("hmrc"), None),
+        (
+            "frontend",
+            PrincipalKind::Frontend,
+            FRONTEND_KEY,
+            None,
+            None,
+        ),
+        (
+            "registrar",
+            PrincipalKind::Registrar,
+            REGISTRAR_KEY,
+            None,
+            None,
+        ),
+        (
+            "operator",
+            PrincipalKind::Operator,
+            OPERATOR_KEY,
+            None,
+            None,
+        ),
+        (
+            "citizen",
+            PrincipalKind::Citizen,
+            CITIZEN_KEY,
+            None,
+            Some(CITIZEN_NINO),
+        ),
+        (
+            "hmrc",
+            PrincipalKind::Department,
+            HMRC_KEY,
+            Some("hmrc"),
+            None,
+        ),
     ];
     for (name, kind, key, department, nino) in principals {
         add_with_key(
