@@ -109,19 +109,22 @@ pub async fn run(port: u16) -> Result<(), DemoError> {
 
 /// The demo's principals, one of each kind, with fresh keys each run:
 /// (name, what it may do, key).
+/// One example principal: name, what it may do, kind, scopes, department, NINO.
+type Example = (
+    &'static str,
+    &'static str,
+    crate::auth::PrincipalKind,
+    &'static [&'static str],
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
 async fn example_principals(
     config: &Config,
 ) -> Result<Vec<(&'static str, &'static str, String)>, DemoError> {
     use crate::auth::api_keys::{self, NewPrincipal};
     use crate::auth::PrincipalKind;
-    let examples: [(
-        &str,
-        &str,
-        PrincipalKind,
-        &[&str],
-        Option<&str>,
-        Option<&str>,
-    ); 5] = [
+    let examples: [Example; 5] = [
         (
             "demo-frontend",
             "frontend: reads people's records",

@@ -71,7 +71,9 @@ async fn start_hub(dedup: Dedup, calls: Arc<AtomicUsize>, dir: &std::path::Path)
     config.gateway.outbound_dedup = dedup.outbound;
     config.authorization.public = vec!["Query.*".into()];
     let store = tellonce::store::Store::open(&config.database_url()).expect("database");
-    for name in ["same", "client-0", "client-1", "client-2"] {
+    for name in [
+        "same", "client-0", "client-1", "client-2", "client-3", "client-4", "client-5",
+    ] {
         tellonce::auth::api_keys::add_with_key(
             &store,
             tellonce::auth::api_keys::NewPrincipal {

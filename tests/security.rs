@@ -261,6 +261,7 @@ fn hostile_cases() -> Vec<(&'static str, Vec<u8>, u16, &'static str)> {
     let mut invalid_utf8 = br#"{"query":"{ hub { version } }", "x": ""#.to_vec();
     invalid_utf8.extend_from_slice(&[0xff, 0xfe, 0x80]);
     invalid_utf8.extend_from_slice(br#""}"#);
+    // (serde skips unknown fields without decoding them: the hub checks the whole body.)
     let long_key = body(
         TELL,
         json!({ "event": death("AB123456C"), "key": "k".repeat(1 << 20) }),
@@ -418,17 +419,19 @@ async fn request_errors_are_graphql_json_with_codes() {
         "{}",
         cycle.body
     );
-    let date = post_json(
+    let date = as_key(
         &url,
-        &json!({ "query": TELL, "variables": { "event": { "death": { "nino": "AB123456C", "givenNames": "A", "familyName": "B", "dateOfDeath": "2026-02-30" } }, "key": "d" } }),
-        None,
+        TELL,
+        json!({ "event": { "death": { "nino": "AB123456C", "givenNames": "A", "familyName": "B", "dateOfDeath": "2026-02-30" } }, "key": "d" }),
+        Some(REGISTRAR_KEY),
     )
     .await;
     assert_eq!(date.codes(), ["BAD_USER_INPUT"], "{}", date.body);
-    let two = post_json(
+    let two = as_key(
         &url,
-        &json!({ "query": TELL, "variables": { "event": { "death": death("AB123456C")["death"], "changeOfName": { "nino": "AB123456C", "newGivenNames": "A", "newFamilyName": "B", "effectiveOn": "2026-01-01" } }, "key": "d2" } }),
-        None,
+        TELL,
+        json!({ "event": { "death": death("AB123456C")["death"], "changeOfName": { "nino": "AB123456C", "newGivenNames": "A", "newFamilyName": "B", "effectiveOn": "2026-01-01" } }, "key": "d2" }),
+        Some(REGISTRAR_KEY),
     )
     .await;
     assert_eq!(two.codes(), ["BAD_USER_INPUT"], "{}", two.body);
@@ -459,4 +462,56 @@ async fn introspection_is_off_unless_enabled() {
         .await;
     assert_eq!(response.errors[0].code(), Some("QUERY_TOO_COMPLEX"));
     assert_eq!(response.errors[0].extensions["limit"], "introspection");
+}
+
+async fn burst(url: &str, count: usize) -> Vec<Reply> {
+    let mut replies = Vec::new();
+    for _ in 0..count {
+        replies.push(as_key(url, "{ hub { version } }", json!({}), Some(OPERATOR_KEY)).await);
+    }
+    replies
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rate_limits_answer_429_with_retry_after() {
+    let demo = start_demo_with(|config| {
+        config.rate_limit.requests_per_second = 1;
+        config.rate_limit.burst = 3;
+    })
+    .await;
+    let replies = burst(&demo.url(), 5).await;
+    assert!(replies[..3].iter().all(|r| r.status == 200));
+    let limited = &replies[4];
+    assert_eq!(limited.status, 429, "{}", limited.body);
+    assert_eq!(limited.codes(), ["RATE_LIMITED"]);
+    assert!(limited.headers.get("retry-after").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hubs_sharing_redis_share_one_budget() {
+    let redis = std::env::var("TELLONCE_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let database = tempfile::tempdir().expect("temp dir");
+    let db_url = database.path().join("shared.db").display().to_string();
+    let limited = |config: &mut tellonce::config::Config| {
+        config.rate_limit.requests_per_second = 1;
+        config.rate_limit.burst = 4;
+        config.rate_limit.redis_url = Some(redis.clone());
+        config.database_url = Some(db_url.clone());
+    };
+    let first = start_demo_with(limited).await;
+    let second = start_demo_with(limited).await;
+    // The operator is one principal: its budget (4) is spent across both hubs.
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let url = if i % 2 == 0 {
+            first.url()
+        } else {
+            second.url()
+        };
+        statuses.extend(burst(&url, 1).await.iter().map(|r| r.status));
+    }
+    let served = statuses.iter().filter(|s| **s == 200).count();
+    assert!(served <= 5, "one budget across both hubs: {statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
 }

@@ -48,6 +48,19 @@ pub async fn post(
         Ok(body) => body,
         Err(refusal) => return refusal.reply(media),
     };
+    // JSON is UTF-8 throughout, unknown fields included (which the decoder
+    // would skip unchecked).
+    if let Err(error) = std::str::from_utf8(&body) {
+        return reply_error(
+            media,
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "the request body is not UTF-8 (invalid byte at {})",
+                error.valid_up_to()
+            ),
+            ErrorCode::BadUserInput,
+        );
+    }
     let Some(gateway) = state.gateway.current() else {
         return not_ready(media);
     };

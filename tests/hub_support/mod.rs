@@ -40,6 +40,11 @@ fn ephemeral() -> TcpListener {
 
 /// Every example department and a hub over them (the hub's own subgraph composed in).
 pub async fn start_demo() -> Demo {
+    start_demo_with(|_| {}).await
+}
+
+/// As [`start_demo`], with `adjust` applied to the hub's configuration last.
+pub async fn start_demo_with(adjust: impl FnOnce(&mut Config)) -> Demo {
     let mut departments = Vec::new();
     for department in Department::all() {
         departments.push(
@@ -68,6 +73,7 @@ pub async fn start_demo() -> Demo {
     config.rate_limit.burst = 100_000;
     config.rate_limit.anonymous_requests_per_second = 100_000;
     config.rate_limit.anonymous_burst = 100_000;
+    adjust(&mut config);
     add_principals(&config);
     let hub = tellonce::server::start_on(&config, ephemeral())
         .await
@@ -130,6 +136,7 @@ fn add_principals(config: &Config) {
         ),
     ];
     for (name, kind, key, department, nino) in principals {
+        let _ = tellonce::auth::api_keys::remove(&store, name);
         add_with_key(
             &store,
             NewPrincipal {
