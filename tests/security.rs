@@ -267,11 +267,9 @@ fn hostile_cases() -> Vec<(&'static str, Vec<u8>, u16, &'static str)> {
         json!({ "event": death("AB123456C"), "key": "k".repeat(1 << 20) }),
     )
     .into_bytes();
-    let nul = body(
-        r#"query($n: String!) { taxpayer(nino: $n) { name } }"#,
-        json!({ "n": "JK528194C\u{0000}" }),
-    )
-    .into_bytes();
+    let mut nul_event = death("AB123456C");
+    nul_event["death"]["givenNames"] = json!("Al\u{0000}ex");
+    let nul = body(TELL, json!({ "event": nul_event, "key": "nul" })).into_bytes();
     let nul_literal = request(r#"{ taxpayer(nino: "JK528194C\u0000") { name } }"#.into());
     vec![
         (
@@ -493,7 +491,11 @@ async fn hubs_sharing_redis_share_one_budget() {
         .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let database = tempfile::tempdir().expect("temp dir");
     let db_url = database.path().join("shared.db").display().to_string();
+    let shared = database.path().to_owned();
     let limited = |config: &mut tellonce::config::Config| {
+        config.ledger.key_file = Some(shared.join("ledger.key"));
+        config.ledger.subject_key_file = Some(shared.join("subject.key"));
+        config.auth.identity_key_file = Some(shared.join("hub-identity.key"));
         config.rate_limit.requests_per_second = 1;
         config.rate_limit.burst = 4;
         config.rate_limit.redis_url = Some(redis.clone());

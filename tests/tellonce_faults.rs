@@ -292,6 +292,9 @@ async fn the_database_unreachable_at_submission_is_a_clear_error_and_nothing_is_
         proxy.port,
         db.pg_name().unwrap()
     ));
+    // The answer comes when the pool gives up on the database; let the
+    // request outlive that.
+    config.limits.request_timeout_ms = 120_000;
     let hub = tellonce::server::start_on(&config, TcpListener::bind("127.0.0.1:0").unwrap())
         .await
         .expect("hub starts");

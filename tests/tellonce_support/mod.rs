@@ -237,6 +237,8 @@ pub fn hub_config(db: &TestDb, subgraphs: Vec<SubgraphConfig>) -> Config {
     config.tellonce.backoff_max_ms = 400;
     config.tellonce.poll_ms = 50;
     config.tellonce.claim_lease_ms = 10_000;
+    // Rate limits have their own tests; these submit in bursts on purpose.
+    config.rate_limit.enabled = false;
     add_test_principals(&db.url);
     config
 }
@@ -312,7 +314,7 @@ fn key_for(query: &str) -> String {
 /// The same config as TOML, for the binary.
 pub fn config_toml(config: &Config, listen: &str) -> String {
     let mut text = format!(
-        "listen = {listen:?}\ndata_dir = {:?}\ndatabase_url = {:?}\n\n[gateway]\nsubgraph_timeout_ms = {}\n\n[tellonce]\nbackoff_base_ms = {}\nbackoff_max_ms = {}\npoll_ms = {}\nclaim_lease_ms = {}\nmax_attempts = {}\ndelivery_workers = {}\n",
+        "listen = {listen:?}\ndata_dir = {:?}\ndatabase_url = {:?}\n\n[gateway]\nsubgraph_timeout_ms = {}\n\n[tellonce]\nbackoff_base_ms = {}\nbackoff_max_ms = {}\npoll_ms = {}\nclaim_lease_ms = {}\nmax_attempts = {}\ndelivery_workers = {}\n\n[rate_limit]\nenabled = false\n",
         config.data_dir.display().to_string(),
         config.database_url.clone().unwrap_or_default(),
         config.gateway.subgraph_timeout_ms,
