@@ -95,3 +95,42 @@ pub fn witness_verifier() -> &'static NoteVerifier {
         v
     })
 }
+
+/// Whether to step around the panics already reported (set
+/// `TELLONCE_FUZZ_SKIP_KNOWN=1`), so a run explores past them instead of
+/// stopping at the first input that hits one. See the predicates below.
+pub fn skip_known() -> bool {
+    static SKIP: OnceLock<bool> = OnceLock::new();
+    *SKIP.get_or_init(|| std::env::var_os("TELLONCE_FUZZ_SKIP_KNOWN").is_some_and(|v| v != "0"))
+}
+
+/// The identifiers crate's normalisation (`compact`, private there).
+fn compact(input: &str) -> String {
+    input
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// Known bug: `parse_nino` slices `value[2..8]` by bytes, which panics when
+/// byte 8 of a 9-byte value falls inside a multi-byte character
+/// (identifiers/src/lib.rs, `parse_nino`).
+pub fn hits_known_nino_panic(input: &str) -> bool {
+    let v = compact(input);
+    let b = v.as_bytes();
+    b.len() == 9 && b[0].is_ascii_uppercase() && b[1].is_ascii_uppercase() && !v.is_char_boundary(8)
+}
+
+/// Known bug: `parse_driving_licence_number` slices `value[5..11]` by bytes,
+/// which panics when byte 11 of a 16-byte value falls inside a multi-byte
+/// character (identifiers/src/lib.rs, `parse_driving_licence_number`).
+pub fn hits_known_licence_panic(input: &str) -> bool {
+    let v = compact(input);
+    let b = v.as_bytes();
+    b.len() == 16
+        && b[..5].iter().all(|c| c.is_ascii_uppercase() || *c == b'9')
+        && b[0].is_ascii_uppercase()
+        && !b[..5].windows(2).any(|w| w[0] == b'9' && w[1] != b'9')
+        && !v.is_char_boundary(11)
+}

@@ -174,8 +174,10 @@ fn compact(input: &str) -> String {
         .collect()
 }
 
-fn all_digits(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+/// Bytes, not a `str`: a slice of a string at fixed offsets may fall inside
+/// a multi-byte character, and a byte slice never panics.
+fn all_digits(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(u8::is_ascii_digit)
 }
 
 fn digit_values(s: &str) -> Vec<u32> {
@@ -191,7 +193,7 @@ pub fn parse_nino(input: &str) -> Result<String, InvalidIdentifier> {
     if bytes.len() != 9
         || !bytes[0].is_ascii_uppercase()
         || !bytes[1].is_ascii_uppercase()
-        || !all_digits(&value[2..8])
+        || !all_digits(&bytes[2..8])
         || !bytes[8].is_ascii_uppercase()
     {
         return Err(invalid(kind, NinoFormat));
@@ -229,7 +231,7 @@ pub fn parse_utr(input: &str) -> Result<String, InvalidIdentifier> {
         .strip_prefix('K')
         .or_else(|| value.strip_suffix('K'))
         .unwrap_or(&value);
-    if digits.len() != 10 || !all_digits(digits) {
+    if digits.len() != 10 || !all_digits(digits.as_bytes()) {
         return Err(invalid(kind, IdentifierRule::UtrFormat));
     }
     let values = digit_values(digits);
@@ -253,10 +255,10 @@ pub const COMPANY_NUMBER_PREFIXES: &[&str] = &[
 pub fn parse_company_number(input: &str) -> Result<String, InvalidIdentifier> {
     let kind = IdentifierKind::CompanyNumber;
     let value = compact(input);
-    if all_digits(&value) && value.len() <= 8 {
+    if all_digits(value.as_bytes()) && value.len() <= 8 {
         return Ok(format!("{value:0>8}"));
     }
-    if value.len() != 8 || !value.is_ascii() || !all_digits(&value[2..]) {
+    if value.len() != 8 || !value.is_ascii() || !all_digits(&value.as_bytes()[2..]) {
         return Err(invalid(kind, IdentifierRule::CompanyNumberFormat));
     }
     let prefix = &value[..2];
@@ -276,7 +278,7 @@ pub fn parse_vat_number(input: &str) -> Result<String, InvalidIdentifier> {
     let kind = IdentifierKind::VatNumber;
     let value = compact(input);
     let digits = value.strip_prefix("GB").unwrap_or(&value);
-    if !(digits.len() == 9 || digits.len() == 12) || !all_digits(digits) {
+    if !(digits.len() == 9 || digits.len() == 12) || !all_digits(digits.as_bytes()) {
         return Err(invalid(kind, IdentifierRule::VatFormat));
     }
     let values = digit_values(&digits[..9]);
@@ -299,7 +301,7 @@ pub fn parse_eori(input: &str) -> Result<String, InvalidIdentifier> {
     let value = compact(input);
     let valid = value.len() == 14
         && (value.starts_with("GB") || value.starts_with("XI"))
-        && all_digits(&value[2..]);
+        && all_digits(&value.as_bytes()[2..]);
     if !valid {
         return Err(invalid(IdentifierKind::Eori, IdentifierRule::EoriFormat));
     }
@@ -427,7 +429,7 @@ pub fn parse_driving_licence_number(input: &str) -> Result<String, InvalidIdenti
         // padding only after the letters
         && !b[..5].windows(2).any(|w| w[0] == b'9' && w[1] != b'9');
     if !surname_ok
-        || !all_digits(&value[5..11])
+        || !all_digits(&b[5..11])
         || !(b[11].is_ascii_uppercase())
         || !(b[12].is_ascii_uppercase() || b[12] == b'9')
         || !b[13].is_ascii_digit()
@@ -500,7 +502,7 @@ pub fn parse_vehicle_registration(input: &str) -> Result<String, InvalidIdentifi
 /// UK passport number: nine digits.
 pub fn parse_passport_number(input: &str) -> Result<String, InvalidIdentifier> {
     let value = compact(input);
-    if value.len() != 9 || !all_digits(&value) {
+    if value.len() != 9 || !all_digits(value.as_bytes()) {
         return Err(invalid(
             IdentifierKind::PassportNumber,
             IdentifierRule::PassportFormat,
@@ -512,6 +514,13 @@ pub fn parse_passport_number(input: &str) -> Result<String, InvalidIdentifier> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_multi_byte_character_at_a_fixed_offset_is_refused_not_a_panic() {
+        // Found by fuzzing: slicing the text at byte 8 or 11 fell inside 'é'.
+        assert!(parse_nino("AB12345é").is_err());
+        assert!(parse_driving_licence_number("ABCDE12345éA9AA").is_err());
+    }
 
     fn rule<T>(result: Result<T, InvalidIdentifier>) -> IdentifierRule {
         match result {
