@@ -517,3 +517,48 @@ async fn hubs_sharing_redis_share_one_budget() {
     assert!(served <= 5, "one budget across both hubs: {statuses:?}");
     assert!(statuses.contains(&429), "{statuses:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_whole_document_is_held_to_the_limits() {
+    let demo = start_demo().await;
+    let url = demo.url();
+    // Found by fuzzing: validation reads what the operation does not use.
+    let unused_fragment = format!(
+        "{{ hub {{ version }} }} fragment F on HubInfo {{ {} }}",
+        "version ".repeat(3_000)
+    );
+    let other_operation = format!(
+        "query A {{ hub {{ version }} }} query B {{ hub {{ {} }} }}",
+        "version ".repeat(3_000)
+    );
+    let mut chain = String::from("{ hub { version } } fragment F0 on HubInfo { version }\n");
+    for i in 1..1_000 {
+        chain.push_str(&format!("fragment F{i} on HubInfo {{ ...F{} }}\n", i - 1));
+    }
+    let repeated = format!("{{ hub {{ {} }} }}", "version ".repeat(1_995));
+    for (name, query, operation) in [
+        ("unused fragment", unused_fragment, None),
+        ("other operation", other_operation, Some("A")),
+        ("fragment chain", chain, None),
+        ("repeated field", repeated, None),
+    ] {
+        let started = Instant::now();
+        let reply = post_json(
+            &url,
+            &json!({ "query": query, "operationName": operation }),
+            None,
+        )
+        .await;
+        assert_eq!(
+            reply.codes(),
+            ["QUERY_TOO_COMPLEX"],
+            "{name}: {:.300}",
+            reply.body
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{name}: {:?}",
+            started.elapsed()
+        );
+    }
+}

@@ -16,7 +16,8 @@
 use std::collections::HashMap;
 
 use graphql_tools::static_graphql::query::{
-    Definition, Document, FragmentDefinition, Selection, SelectionSet, TypeCondition, Value,
+    Definition, Document, FragmentDefinition, OperationDefinition, Selection, SelectionSet,
+    TypeCondition, Value,
 };
 use graphql_tools::static_graphql::schema::{
     Definition as SchemaDefinition, Directive as SchemaDirective, Document as SchemaDocument,
@@ -47,6 +48,9 @@ pub struct RequestLimits {
     pub max_fragment_spreads: u64,
     /// Fields, counted as if every fragment were expanded.
     pub max_fields: u64,
+    /// Fields with one response name in one selection set (validation
+    /// compares them pairwise).
+    pub max_repeated_fields: u64,
     /// Estimated cost (demand control), reported in `extensions.cost`.
     pub max_cost: u64,
     /// The size assumed for a list field with no `@listSize` and no slicing argument.
@@ -71,6 +75,7 @@ impl Default for RequestLimits {
             max_directives_per_field: 5,
             max_fragment_spreads: 500,
             max_fields: 2_000,
+            max_repeated_fields: 20,
             max_cost: 10_000,
             default_list_size: 10,
             max_batch: 10,
@@ -93,6 +98,7 @@ impl RequestLimits {
             max_directives_per_field: u64::MAX,
             max_fragment_spreads: u64::MAX,
             max_fields: u64::MAX,
+            max_repeated_fields: u64::MAX,
             max_cost: u64::MAX,
             default_list_size: 10,
             max_batch: u64::MAX,
@@ -131,6 +137,8 @@ pub enum LimitError {
     Fields { actual: u64, max: u64 },
     #[error("the operation's estimated cost is {actual}; the limit is {max} (limit max_cost)")]
     Cost { actual: u64, max: u64 },
+    #[error("`{name}` is asked for more than {max} times in one selection set (limit max_repeated_fields)")]
+    RepeatedFields { name: String, max: u64 },
     #[error("the batch has {actual} operations; the limit is {max} (limit max_batch)")]
     Batch { actual: u64, max: u64 },
     #[error("introspection is disabled on this hub (limit introspection)")]
@@ -154,6 +162,7 @@ impl LimitError {
             LimitError::Directives { .. } => "max_directives_per_field",
             LimitError::FragmentSpreads { .. } => "max_fragment_spreads",
             LimitError::Fields { .. } => "max_fields",
+            LimitError::RepeatedFields { .. } => "max_repeated_fields",
             LimitError::Cost { .. } => "max_cost",
             LimitError::Batch { .. } => "max_batch",
             LimitError::Introspection => "introspection",
@@ -174,6 +183,7 @@ impl LimitError {
             | LimitError::FragmentSpreads { max, .. }
             | LimitError::Fields { max, .. }
             | LimitError::Cost { max, .. }
+            | LimitError::RepeatedFields { max, .. }
             | LimitError::Batch { max, .. } => Some(*max),
             _ => None,
         }
@@ -466,6 +476,29 @@ pub fn measure(
     };
     let mut measure = walker.selection_set(root, root_type)?;
     measure.root_fields = walker.root_fields(root, 0)?;
+    // Validation reads the whole document, not only the operation that
+    // runs: every other operation and every fragment, used or not, is held
+    // to the same limits (each fragment is measured once, memoized).
+    for definition in &document.definitions {
+        match definition {
+            Definition::Fragment(fragment) => {
+                walker.fragment(&fragment.name)?.check(limits)?;
+            }
+            Definition::Operation(op) => {
+                let set = match op {
+                    OperationDefinition::SelectionSet(s) => s,
+                    OperationDefinition::Query(q) => &q.selection_set,
+                    OperationDefinition::Mutation(m) => &m.selection_set,
+                    OperationDefinition::Subscription(s) => &s.selection_set,
+                };
+                if !std::ptr::eq(set, root) {
+                    let mut other = walker.selection_set(set, "")?;
+                    other.introspection = false;
+                    other.check(limits)?;
+                }
+            }
+        }
+    }
     Ok(measure)
 }
 
@@ -495,6 +528,29 @@ impl<'d> Walker<'d> {
         Ok(())
     }
 
+    /// Refuses a selection set that repeats one response name too often.
+    fn repeated(&self, set: &SelectionSet) -> Result<(), LimitError> {
+        let max = self.limits.max_repeated_fields;
+        if (set.items.len() as u64) <= max {
+            return Ok(());
+        }
+        let mut counts: HashMap<&str, u64> = HashMap::new();
+        for item in &set.items {
+            if let Selection::Field(field) = item {
+                let key = field.alias.as_deref().unwrap_or(&field.name);
+                let count = counts.entry(key).or_insert(0);
+                *count += 1;
+                if *count > max {
+                    return Err(LimitError::RepeatedFields {
+                        name: key.to_string(),
+                        max,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn fragment(&mut self, name: &'d str) -> Result<Measure, LimitError> {
         match self.memo.get(name) {
             Some(Memo::Done(measure)) => return Ok(*measure),
@@ -518,6 +574,7 @@ impl<'d> Walker<'d> {
         set: &'d SelectionSet,
         parent: &str,
     ) -> Result<Measure, LimitError> {
+        self.repeated(set)?;
         let mut total = Measure::default();
         for item in &set.items {
             match item {
@@ -553,7 +610,9 @@ impl<'d> Walker<'d> {
                     total.add(&Measure {
                         depth: child.depth + 1,
                         fields: child.fields.saturating_add(1),
-                        aliases: child.aliases + u64::from(field.alias.is_some()),
+                        aliases: child
+                            .aliases
+                            .saturating_add(u64::from(field.alias.is_some())),
                         spreads: child.spreads,
                         cost: weight.saturating_add(multiplier.saturating_mul(child.cost)),
                         root_fields: 0,

@@ -181,10 +181,23 @@ pub async fn prepare_off_thread(
         limits.clone(),
     );
     let deadline = std::time::Duration::from_millis(limits.prepare_timeout_ms);
+    let started = tokio::time::Instant::now();
+    // New documents are prepared a few at a time: a flood of them waits its
+    // turn (and times out) instead of taking every blocking thread.
+    let permit = match tokio::time::timeout(deadline, preparing().acquire_owned()).await {
+        Ok(Ok(permit)) => permit,
+        _ => {
+            return Err(vec![GraphQLError::new(
+                "the hub is preparing too many new documents; retry shortly",
+                ErrorCode::RateLimited,
+            )])
+        }
+    };
     let task = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         prepare(&supergraph, &query, name.as_deref(), &task_limits, internal)
     });
-    match tokio::time::timeout(deadline, task).await {
+    match tokio::time::timeout(deadline.saturating_sub(started.elapsed()), task).await {
         Ok(Ok(prepared)) => prepared,
         Ok(Err(_)) => Err(vec![GraphQLError::new(
             "The operation could not be prepared.",
@@ -198,6 +211,17 @@ pub async fn prepare_off_thread(
             ErrorCode::Timeout,
         )]),
     }
+}
+
+/// How many new documents are prepared at once: one per core, at least two.
+fn preparing() -> Arc<tokio::sync::Semaphore> {
+    static PREPARING: std::sync::OnceLock<Arc<tokio::sync::Semaphore>> = std::sync::OnceLock::new();
+    PREPARING
+        .get_or_init(|| {
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            Arc::new(tokio::sync::Semaphore::new(cores.max(2)))
+        })
+        .clone()
 }
 
 fn prepare_uncached(
