@@ -27,7 +27,7 @@ use graphql_tools::static_graphql::schema::{
 use serde::Deserialize;
 
 use super::response::{GraphQLError, PathSegment};
-use super::schema_index::{named_type, SchemaIndex};
+use super::schema_index::{named_type, type_parts, SchemaIndex};
 use crate::auth::{Principal, PrincipalKind};
 use crate::error_code::ErrorCode;
 
@@ -156,14 +156,11 @@ impl RequirementIndex {
             let SchemaDefinition::TypeDefinition(definition) = definition else {
                 continue;
             };
-            let (name, directives, fields) = match definition {
-                TypeDefinition::Object(t) => (&t.name, &t.directives, Some(&t.fields)),
-                TypeDefinition::Interface(t) => (&t.name, &t.directives, Some(&t.fields)),
-                TypeDefinition::Scalar(t) => (&t.name, &t.directives, None),
-                TypeDefinition::Enum(t) => (&t.name, &t.directives, None),
-                TypeDefinition::Union(t) => (&t.name, &t.directives, None),
-                TypeDefinition::InputObject(_) => continue,
-            };
+            if matches!(definition, TypeDefinition::InputObject(_)) {
+                continue;
+            }
+            let (name, directives, fields) = type_parts(definition);
+            let name = name.to_string();
             let own = requirement_of(directives);
             if !own.is_empty() {
                 index.types.insert(name.clone(), own);
@@ -253,14 +250,7 @@ pub fn collect(
     schema: &SchemaIndex,
     index: &RequirementIndex,
 ) -> Vec<GuardedField> {
-    let fragments: HashMap<&str, &FragmentDefinition> = document
-        .definitions
-        .iter()
-        .filter_map(|d| match d {
-            Definition::Fragment(f) => Some((f.name.as_str(), f)),
-            Definition::Operation(_) => None,
-        })
-        .collect();
+    let fragments = super::operation::fragments_by_name(document);
     let mut out = Vec::new();
     let mut path = Vec::new();
     walk(

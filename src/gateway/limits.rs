@@ -21,13 +21,13 @@ use graphql_tools::static_graphql::query::{
 };
 use graphql_tools::static_graphql::schema::{
     Definition as SchemaDefinition, Directive as SchemaDirective, Document as SchemaDocument,
-    TypeDefinition, Value as SchemaValue,
+    Value as SchemaValue,
 };
 use serde::Deserialize;
 use serde_json::Value as Json;
 
 use super::response::GraphQLError;
-use super::schema_index::{named_type, SchemaIndex, TypeKind};
+use super::schema_index::{named_type, type_parts, SchemaIndex, TypeKind};
 use crate::error_code::ErrorCode;
 
 /// The `[limits]` section: every limit is on by default.
@@ -316,14 +316,8 @@ impl CostModel {
             let SchemaDefinition::TypeDefinition(definition) = definition else {
                 continue;
             };
-            let (name, directives, fields) = match definition {
-                TypeDefinition::Object(t) => (&t.name, &t.directives, Some(&t.fields)),
-                TypeDefinition::Interface(t) => (&t.name, &t.directives, Some(&t.fields)),
-                TypeDefinition::Scalar(t) => (&t.name, &t.directives, None),
-                TypeDefinition::Enum(t) => (&t.name, &t.directives, None),
-                TypeDefinition::Union(t) => (&t.name, &t.directives, None),
-                TypeDefinition::InputObject(t) => (&t.name, &t.directives, None),
-            };
+            let (name, directives, fields) = type_parts(definition);
+            let name = name.to_string();
             if let Some(weight) = cost_weight(directives) {
                 model.type_weights.insert(name.clone(), weight);
             }
@@ -459,14 +453,7 @@ pub fn measure(
     costs: &CostModel,
     limits: &RequestLimits,
 ) -> Result<Measure, LimitError> {
-    let fragments: HashMap<&str, &FragmentDefinition> = document
-        .definitions
-        .iter()
-        .filter_map(|d| match d {
-            Definition::Fragment(f) => Some((f.name.as_str(), f)),
-            Definition::Operation(_) => None,
-        })
-        .collect();
+    let fragments = super::operation::fragments_by_name(document);
     let mut walker = Walker {
         fragments,
         memo: HashMap::new(),

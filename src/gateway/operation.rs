@@ -1,7 +1,9 @@
 //! Picking the operation to run from a parsed document, and its kind.
 
+use std::collections::HashMap;
+
 use graphql_tools::static_graphql::query::{
-    Definition, Document, OperationDefinition, SelectionSet, VariableDefinition,
+    Definition, Document, FragmentDefinition, OperationDefinition, SelectionSet, VariableDefinition,
 };
 
 use super::response::GraphQLError;
@@ -96,4 +98,16 @@ pub fn select_operation<'d>(
             Ok(first)
         }
     }
+}
+
+/// The document's fragment definitions by name.
+pub fn fragments_by_name(document: &Document) -> HashMap<&str, &FragmentDefinition> {
+    document
+        .definitions
+        .iter()
+        .filter_map(|d| match d {
+            Definition::Fragment(f) => Some((f.name.as_str(), f)),
+            Definition::Operation(_) => None,
+        })
+        .collect()
 }

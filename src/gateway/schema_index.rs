@@ -242,3 +242,21 @@ pub fn type_definition_name(def: &TypeDefinition) -> &str {
         TypeDefinition::InputObject(t) => &t.name,
     }
 }
+
+/// A type definition's name, directives and (objects and interfaces) fields.
+pub fn type_parts(
+    def: &TypeDefinition,
+) -> (
+    &str,
+    &[graphql_tools::static_graphql::schema::Directive],
+    Option<&[Field]>,
+) {
+    match def {
+        TypeDefinition::Object(t) => (&t.name, &t.directives, Some(&t.fields)),
+        TypeDefinition::Interface(t) => (&t.name, &t.directives, Some(&t.fields)),
+        TypeDefinition::Scalar(t) => (&t.name, &t.directives, None),
+        TypeDefinition::Enum(t) => (&t.name, &t.directives, None),
+        TypeDefinition::Union(t) => (&t.name, &t.directives, None),
+        TypeDefinition::InputObject(t) => (&t.name, &t.directives, None),
+    }
+}

@@ -6,8 +6,7 @@
 use std::collections::HashMap;
 
 use graphql_tools::static_graphql::query::{
-    Definition, Directive, Document, FragmentDefinition, Selection, SelectionSet, TypeCondition,
-    Value,
+    Directive, Document, FragmentDefinition, Selection, SelectionSet, TypeCondition, Value,
 };
 use graphql_tools::static_graphql::schema::Type;
 use serde_json::{Map, Value as Json};
@@ -100,14 +99,7 @@ pub fn compile(
     parent: &str,
     schema: &SchemaIndex,
 ) -> Result<SelectionShape, ShapeError> {
-    let fragments: HashMap<&str, &FragmentDefinition> = document
-        .definitions
-        .iter()
-        .filter_map(|d| match d {
-            Definition::Fragment(f) => Some((f.name.as_str(), f)),
-            Definition::Operation(_) => None,
-        })
-        .collect();
+    let fragments = super::operation::fragments_by_name(document);
     let compiler = Compiler { fragments, schema };
     compiler.selection(selection_set, parent, 0)
 }
