@@ -14,8 +14,8 @@ pub struct RequestContext {
     /// line of the request and sent to subgraphs as `x-request-id`.
     pub request_id: Arc<str>,
     pub principal: Arc<Principal>,
-    /// The client's request headers, names in lower case, as received; header
-    /// rules decide which of them reach which subgraph.
+    /// The client's request headers that some header rule propagates, names
+    /// in lower case; the rules decide which reach which subgraph.
     pub client_headers: Arc<[(String, String)]>,
     pub limits: Arc<RequestLimits>,
     /// Headers the caller adds to every subgraph call (e.g. delivery's

@@ -20,7 +20,7 @@ use super::http_transport::{HttpTransport, SubgraphClients};
 use super::limits::RequestLimits;
 use super::operation::OperationKind;
 use super::outbound_dedup::OutboundDedup;
-use super::prepare::{operation_kind, parse, prepare_off_thread};
+use super::prepare::{operation_kind, parse, prepare_off_thread, PreparedOperation};
 use super::projection::Projection;
 use super::request::GraphQLRequest;
 use super::response::{to_json, GraphQLError, GraphQLResponse, ResponseBody};
@@ -156,16 +156,27 @@ impl Gateway {
         context: &RequestContext,
     ) -> Option<OperationKind> {
         let query = request.query.as_deref()?;
+        self.prepare(query, request.operation_name.as_deref(), context)
+            .await
+            .ok()
+            .map(|prepared| prepared.kind)
+    }
+
+    /// The prepared operation for `query` under `context`'s limits.
+    async fn prepare(
+        &self,
+        query: &str,
+        operation_name: Option<&str>,
+        context: &RequestContext,
+    ) -> Result<Arc<PreparedOperation>, Vec<GraphQLError>> {
         prepare_off_thread(
             &self.supergraph,
             query,
-            request.operation_name.as_deref(),
+            operation_name,
             &context.limits,
             context.internal,
         )
         .await
-        .ok()
-        .map(|prepared| prepared.kind)
     }
 
     /// Runs one request anonymously under the default limits.
@@ -226,15 +237,10 @@ impl Gateway {
         context: &RequestContext,
     ) -> Result<Executed, GraphQLResponse> {
         let query = query_of(&request)?;
-        let mut prepared = prepare_off_thread(
-            &self.supergraph,
-            query,
-            request.operation_name.as_deref(),
-            &context.limits,
-            context.internal,
-        )
-        .await
-        .map_err(request_errors)?;
+        let mut prepared = self
+            .prepare(query, request.operation_name.as_deref(), context)
+            .await
+            .map_err(request_errors)?;
         let mut denied_errors = Vec::new();
         if let (Some(authorization), false) = (&self.authorization, context.internal) {
             let denied = authorization.unauthorized(&prepared.guarded, &context.principal);
@@ -253,15 +259,14 @@ impl Gateway {
                 else {
                     return Err(request_errors(denied_errors));
                 };
-                prepared = prepare_off_thread(
-                    &self.supergraph,
-                    &filtered.to_string(),
-                    request.operation_name.as_deref(),
-                    &context.limits,
-                    false,
-                )
-                .await
-                .map_err(request_errors)?;
+                prepared = self
+                    .prepare(
+                        &filtered.to_string(),
+                        request.operation_name.as_deref(),
+                        context,
+                    )
+                    .await
+                    .map_err(request_errors)?;
             }
         }
         if prepared.kind == OperationKind::Subscription {

@@ -87,7 +87,7 @@ pub async fn post(
         body: body.clone(),
         content_type: media.content_type(),
         principal: context.principal.id.clone(),
-        forwarded: state.forwarded_client_headers(&context),
+        forwarded: context.client_headers.to_vec(),
     };
     let shared = dedup
         .run(key, async move {

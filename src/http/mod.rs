@@ -104,14 +104,19 @@ impl HttpState {
             });
         }
         let mut context = RequestContext::new(principal, self.limits.clone());
-        context.client_headers = request
-            .headers()
-            .iter()
-            .filter_map(|(name, value)| {
-                Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
-            })
-            .collect::<Vec<_>>()
-            .into();
+        // Only headers a rule forwards can matter downstream: copying the
+        // others would cost every request for nothing.
+        if !self.propagated_headers.is_empty() {
+            context.client_headers = request
+                .headers()
+                .iter()
+                .filter(|(name, _)| self.propagated_headers.iter().any(|p| p == name.as_str()))
+                .filter_map(|(name, value)| {
+                    Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
+                })
+                .collect::<Vec<_>>()
+                .into();
+        }
         Ok(context)
     }
 
@@ -127,16 +132,6 @@ impl HttpState {
             };
             GraphQLResponse::request_error(GraphQLError::new(refusal.message, code))
         })
-    }
-
-    /// The values of the client headers that rules forward to subgraphs.
-    pub fn forwarded_client_headers(&self, context: &RequestContext) -> Vec<(String, String)> {
-        context
-            .client_headers
-            .iter()
-            .filter(|(name, _)| self.propagated_headers.iter().any(|p| p == name))
-            .cloned()
-            .collect()
     }
 }
 
