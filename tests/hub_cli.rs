@@ -21,6 +21,20 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// A port whose next six ports are free too (the demo's departments take them).
+fn free_port_run() -> u16 {
+    loop {
+        let port = free_port();
+        let all_free = (1..=6).all(|offset| {
+            port.checked_add(offset)
+                .is_some_and(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+        });
+        if all_free {
+            return port;
+        }
+    }
+}
+
 /// Kills the child if a test fails before it stops it.
 struct Running(Child);
 
@@ -248,12 +262,12 @@ fn sighup_reloads_the_supergraph_and_sigterm_stops_gracefully() {
 #[test]
 fn the_demo_starts_every_department_prints_its_urls_and_stops_on_ctrl_c() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
+    let port = free_port_run();
     let child = tellonce()
         .args(["demo", "--port", &port.to_string()])
         .current_dir(dir.path())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn");
     let mut child = Running(child);
