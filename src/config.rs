@@ -129,6 +129,10 @@ pub struct LedgerConfig {
     pub checkpoint_every_seconds: u64,
     /// Largest payload accepted, in bytes.
     pub max_payload_bytes: usize,
+    /// Most entries waiting for a group commit; an append beyond it is
+    /// refused as busy (the caller is told to retry) instead of queueing
+    /// without bound while the database is slow.
+    pub max_queued_entries: usize,
     /// The subject HMAC key file; `None` means `<data_dir>/subject.key`,
     /// created with the signing key. Every instance sharing a ledger needs
     /// the same one.
@@ -168,6 +172,7 @@ impl Default for LedgerConfig {
             checkpoint_every_entries: 1000,
             checkpoint_every_seconds: 10,
             max_payload_bytes: 64 * 1024,
+            max_queued_entries: 50_000,
             subject_key_file: None,
             witness_keys: Vec::new(),
         }

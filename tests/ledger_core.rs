@@ -442,3 +442,55 @@ fn signing_many_equals_signing_each() {
     }
     assert!(signer.sign_many::<Vec<u8>>(&[]).is_empty());
 }
+
+both_backends!(
+    a_full_append_queue_pushes_back_instead_of_growing,
+    |db: &TestDb| {
+        use diesel::RunQueryDsl;
+        use std::sync::mpsc;
+        use std::time::Duration;
+
+        let ledger = db.ledger_with(|c| c.ledger.max_queued_entries = 2);
+        // Another writer holds the ledger head, so the first append's commit
+        // waits and later appends queue behind it.
+        let (locked_tx, locked_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let store = ledger.store().clone();
+        let holder = std::thread::spawn(move || {
+            let mut conn = store.get().unwrap();
+            write_transaction(&mut conn, |conn| {
+                diesel::sql_query("UPDATE ledger_head SET size = size WHERE id = 1")
+                    .execute(conn)?;
+                locked_tx.send(()).unwrap();
+                release_rx.recv().unwrap();
+                Ok::<_, LedgerError>(())
+            })
+            .unwrap();
+        });
+        locked_rx.recv().unwrap();
+        let spawn_append = |entries: Vec<NewEntry>| {
+            let ledger = ledger.clone();
+            std::thread::spawn(move || ledger.append_batch(entries))
+        };
+        let committing = spawn_append(vec![entry("test.first", 0)]);
+        std::thread::sleep(Duration::from_millis(300));
+        let queued = spawn_append(vec![entry("test.queued", 1), entry("test.queued", 2)]);
+        std::thread::sleep(Duration::from_millis(300));
+        match ledger.append(entry("test.refused", 3)) {
+            Err(LedgerError::Busy {
+                queued: 2,
+                limit: 2,
+            }) => {}
+            other => panic!("expected Busy with 2 queued, got {other:?}"),
+        }
+        release_tx.send(()).unwrap();
+        holder.join().unwrap();
+        assert_eq!(committing.join().unwrap().unwrap().len(), 1);
+        assert_eq!(queued.join().unwrap().unwrap().len(), 2);
+        // Once the queue drains appends are accepted again, and nothing of
+        // the refused one was recorded.
+        ledger.append(entry("test.after", 4)).unwrap();
+        assert_eq!(ledger.size().unwrap(), 4);
+        verify_store(ledger.store(), ledger.verifier(), |_, _| {}).unwrap();
+    }
+);

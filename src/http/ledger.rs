@@ -92,7 +92,9 @@ async fn add_cosignatures(
             let status = match &error {
                 LedgerError::NotFound(_) => StatusCode::NOT_FOUND,
                 LedgerError::Checkpoint(CheckpointError::UnknownWitness) => StatusCode::FORBIDDEN,
-                LedgerError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+                LedgerError::Storage(_) | LedgerError::Busy { .. } | LedgerError::CommitAborted => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
                 _ => StatusCode::BAD_REQUEST,
             };
             text(status, format!("line {number}: {error}\n"))

@@ -34,6 +34,7 @@ fn ledger_error(e: LedgerError) -> async_graphql::Error {
     match e {
         LedgerError::BeyondTreeSize { .. } | LedgerError::Proof(_) => bad_input(e.to_string()),
         LedgerError::NotFound(_) => coded(e.to_string(), ErrorCode::NotFound),
+        LedgerError::Busy { .. } => coded(e.to_string(), ErrorCode::RateLimited),
         other => {
             tracing::error!(error = %other, "ledger read failed");
             coded("the ledger is unavailable", ErrorCode::InternalServerError)

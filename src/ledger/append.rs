@@ -8,6 +8,7 @@
 //! one of them commits everything queued in one transaction, the others wait
 //! for their receipts.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Condvar, Mutex};
 
 use chrono::Utc;
@@ -110,9 +111,37 @@ pub struct GroupCommit {
 #[derive(Debug, Default)]
 struct GroupState {
     next_ticket: u64,
-    queue: Vec<(u64, Vec<ValidEntry>)>,
+    queue: VecDeque<(u64, Vec<ValidEntry>)>,
+    /// Entries in `queue`.
+    queued: usize,
     committing: bool,
-    results: std::collections::HashMap<u64, Result<Vec<Receipt>, LedgerError>>,
+    results: HashMap<u64, Result<Vec<Receipt>, LedgerError>>,
+}
+
+/// Held by the caller committing a group, and forgotten once the commit
+/// returns: if the commit panics instead, dropping it while unwinding tells
+/// every waiter in the group that nothing was recorded and lets the next
+/// caller commit, so one panic never leaves every later append waiting.
+struct CommitGuard<'a> {
+    group: &'a GroupCommit,
+    tickets: Vec<u64>,
+    /// The panicking caller's own ticket: nobody waits for its result.
+    own: u64,
+}
+
+impl Drop for CommitGuard<'_> {
+    fn drop(&mut self) {
+        let mut state = self.group.state.lock().unwrap_or_else(|p| p.into_inner());
+        for ticket in &self.tickets {
+            if *ticket != self.own {
+                state
+                    .results
+                    .insert(*ticket, Err(LedgerError::CommitAborted));
+            }
+        }
+        state.committing = false;
+        self.group.done.notify_all();
+    }
 }
 
 impl Ledger {
@@ -141,14 +170,25 @@ impl Ledger {
     }
 
     /// Records several entries, in order, in one transaction (shared with
-    /// other callers' entries under load).
+    /// other callers' entries under load). Refused with
+    /// [`LedgerError::Busy`] when more than `max_queued_entries` are already
+    /// waiting.
     pub fn append_batch(&self, entries: Vec<NewEntry>) -> Result<Vec<Receipt>, LedgerError> {
         let valid = self.validate(entries)?;
         let group = &self.group;
         let mut state = group.state.lock().unwrap_or_else(|p| p.into_inner());
+        let limit = self.options.max_queued_entries;
+        // One caller's batch is always accepted by an idle queue, however large.
+        if state.queued > 0 && state.queued + valid.len() > limit {
+            return Err(LedgerError::Busy {
+                queued: state.queued,
+                limit,
+            });
+        }
         let ticket = state.next_ticket;
         state.next_ticket += 1;
-        state.queue.push((ticket, valid));
+        state.queued += valid.len();
+        state.queue.push_back((ticket, valid));
         loop {
             if let Some(result) = state.results.remove(&ticket) {
                 return result;
@@ -157,15 +197,25 @@ impl Ledger {
                 state.committing = true;
                 let mut taken = 0usize;
                 let mut batch = Vec::new();
-                while !state.queue.is_empty()
-                    && (taken == 0 || taken + state.queue[0].1.len() <= GROUP_LIMIT)
-                {
-                    let item = state.queue.remove(0);
+                while let Some(next) = state.queue.front() {
+                    if taken > 0 && taken + next.1.len() > GROUP_LIMIT {
+                        break;
+                    }
+                    let Some(item) = state.queue.pop_front() else {
+                        break;
+                    };
                     taken += item.1.len();
                     batch.push(item);
                 }
+                state.queued -= taken;
                 drop(state);
+                let guard = CommitGuard {
+                    group,
+                    tickets: batch.iter().map(|(t, _)| *t).collect(),
+                    own: ticket,
+                };
                 let outcome = self.commit_group(&batch);
+                std::mem::forget(guard);
                 state = group.state.lock().unwrap_or_else(|p| p.into_inner());
                 match outcome {
                     Ok(mut receipts) => {
@@ -189,6 +239,10 @@ impl Ledger {
     }
 
     fn commit_group(&self, batch: &[(u64, Vec<ValidEntry>)]) -> Result<Vec<Receipt>, LedgerError> {
+        #[cfg(test)]
+        if tests::PANIC_IN_COMMIT.with(|p| p.replace(false)) {
+            panic!("injected commit failure");
+        }
         let entries: Vec<&ValidEntry> = batch.iter().flat_map(|(_, e)| e.iter()).collect();
         let mut conn = self.store.get()?;
         write_transaction(&mut conn, |conn| self.write_entries(conn, &entries))
@@ -509,4 +563,62 @@ fn sign_in_background<'scope>(
         let (index, part) = received.recv().ok()?;
         early.insert(index, part);
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::time::Duration;
+
+    use super::super::keys::KeyAlgorithm;
+    use super::super::{Ledger, LedgerOptions, NoteSigner, SubjectKey};
+    use super::NewEntry;
+    use crate::store::Store;
+
+    thread_local! {
+        /// Makes this thread's next group commit panic.
+        pub(super) static PANIC_IN_COMMIT: Cell<bool> = const { Cell::new(false) };
+    }
+
+    fn entry(n: u64) -> NewEntry {
+        NewEntry {
+            kind: "test.entry".into(),
+            actor: "hub".into(),
+            subject: None,
+            payload: serde_json::json!({ "n": n }),
+        }
+    }
+
+    #[test]
+    fn a_panicking_commit_does_not_stop_later_appends() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = dir.path().join("ledger.db").display().to_string();
+        let store = Store::open(&url).expect("store");
+        let signer = NoteSigner::generate("test/ledger", KeyAlgorithm::Ed25519).expect("key");
+        let subject = SubjectKey::generate().expect("subject key");
+        let ledger = std::sync::Arc::new(
+            Ledger::new(store, signer, subject, LedgerOptions::default()).expect("ledger"),
+        );
+        let panicking = ledger.clone();
+        let joined = std::thread::spawn(move || {
+            PANIC_IN_COMMIT.with(|p| p.set(true));
+            panicking.append(entry(0))
+        })
+        .join();
+        assert!(joined.is_err(), "the injected panic reached its caller");
+        // Before the guard, this append waited for ever on the stale flag.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let later = ledger.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(later.append(entry(1)));
+        });
+        let receipt = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the append after a panic returned")
+            .expect("the append after a panic was recorded");
+        assert_eq!(
+            receipt.seq, 0,
+            "nothing of the panicked commit was recorded"
+        );
+    }
 }

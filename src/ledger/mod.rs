@@ -65,6 +65,10 @@ pub enum LedgerError {
     Checkpoint(#[from] checkpoint::CheckpointError),
     #[error("the stored ledger head is corrupt: {0}")]
     CorruptHead(&'static str),
+    #[error("{queued} ledger entries are waiting to be committed (limit max_queued_entries = {limit}); retry shortly")]
+    Busy { queued: usize, limit: usize },
+    #[error("the ledger commit that held these entries failed unexpectedly; nothing was recorded, retry")]
+    CommitAborted,
     #[error("storage: {0}")]
     Storage(String),
 }
@@ -95,6 +99,8 @@ pub struct LedgerOptions {
     pub checkpoint_every_entries: u64,
     pub checkpoint_every_seconds: u64,
     pub max_payload_bytes: usize,
+    /// Most entries waiting for a group commit (see `LedgerConfig`).
+    pub max_queued_entries: usize,
     /// Witness keys (`cosignature/v1` vkeys) whose cosignatures are accepted.
     pub witnesses: Vec<NoteVerifier>,
 }
@@ -107,6 +113,7 @@ impl Default for LedgerOptions {
             checkpoint_every_entries: c.checkpoint_every_entries,
             checkpoint_every_seconds: c.checkpoint_every_seconds,
             max_payload_bytes: c.max_payload_bytes,
+            max_queued_entries: c.max_queued_entries,
             witnesses: Vec::new(),
         }
     }
@@ -164,6 +171,7 @@ impl Ledger {
             checkpoint_every_entries: config.ledger.checkpoint_every_entries,
             checkpoint_every_seconds: config.ledger.checkpoint_every_seconds,
             max_payload_bytes: config.ledger.max_payload_bytes,
+            max_queued_entries: config.ledger.max_queued_entries,
             witnesses,
         };
         let (key_path, subject_path) = key_paths(config);

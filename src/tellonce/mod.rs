@@ -118,7 +118,10 @@ impl From<StoreError> for TellOnceError {
 
 impl From<LedgerError> for TellOnceError {
     fn from(e: LedgerError) -> Self {
-        TellOnceError::Storage(e.to_string())
+        match e {
+            LedgerError::Busy { .. } => TellOnceError::Busy,
+            e => TellOnceError::Storage(e.to_string()),
+        }
     }
 }
 
