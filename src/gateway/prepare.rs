@@ -56,6 +56,20 @@ pub struct PreparedOperation {
     pub guarded: Vec<super::authorize::GuardedField>,
 }
 
+impl super::plan_cache::CacheWeight for PreparedOperation {
+    /// The document text, each expanded field's shape and each guarded
+    /// field; the plan is counted in the plan cache.
+    fn cache_weight(&self) -> u64 {
+        const NODE_BYTES: u64 = 160;
+        std::mem::size_of::<Self>() as u64
+            + 2 * self.source.len() as u64
+            + NODE_BYTES
+                * (self.measure.fields
+                    + self.variable_definitions.len() as u64
+                    + self.guarded.len() as u64)
+    }
+}
+
 fn document_key(
     hasher: &ahash::RandomState,
     query: &str,

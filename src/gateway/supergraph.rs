@@ -11,11 +11,8 @@ use hive_router_query_planner::planner::{Planner, QueryPlannerOptions};
 use hive_router_query_planner::utils::parsing::safe_parse_schema;
 use sha2::{Digest, Sha256};
 
-use super::plan_cache::PlanCache;
+use super::plan_cache::{PlanCache, DOCUMENT_CACHE_BYTES, PLAN_CACHE_BYTES};
 use super::schema_index::SchemaIndex;
-
-/// How many prepared operations one supergraph keeps.
-const PLAN_CACHE_CAPACITY: usize = 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SupergraphError {
@@ -84,7 +81,7 @@ impl Supergraph {
             subgraphs,
             hash,
             sdl: Arc::from(sdl),
-            plan_cache: PlanCache::new(PLAN_CACHE_CAPACITY),
+            plan_cache: PlanCache::new(DOCUMENT_CACHE_BYTES, PLAN_CACHE_BYTES),
             costs,
             requirements,
         })
@@ -103,6 +100,11 @@ impl Supergraph {
     /// Number of distinct query plans cached for this supergraph.
     pub fn cached_plans(&self) -> usize {
         self.plan_cache.plan_count()
+    }
+
+    /// Estimated bytes held by this supergraph's document and plan caches.
+    pub fn cache_bytes(&self) -> u64 {
+        self.plan_cache.weight()
     }
 
     pub fn sdl(&self) -> &str {
