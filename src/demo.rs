@@ -127,9 +127,9 @@ async fn example_principals(
     let examples: [Example; 5] = [
         (
             "demo-frontend",
-            "frontend: reads people's records",
+            "frontend: reads and updates people's records",
             PrincipalKind::Frontend,
-            &["hmrc:taxpayer:read"],
+            &["hmrc:taxpayer:read", "hmrc:taxpayer:write"],
             None,
             None,
         ),

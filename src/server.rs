@@ -186,6 +186,10 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
         outbound_dedup: config.gateway.outbound_dedup,
         outbound_headers,
         authorization: Some(Arc::new(Authorization::new(config.authorization.clone()))),
+        mutation_audit: Some(Arc::new(hub::MutationLedger::new(
+            ledger.clone(),
+            [HUB_SUBGRAPH_NAME.to_string()],
+        ))),
         ..GatewayOptions::default()
     };
     let jwt = if config.auth.jwt.enabled() {

@@ -217,6 +217,138 @@ async fn receiving_mutations_are_not_in_the_client_schema() {
     assert!(schema.body.contains("tellUsOnce"), "{}", schema.body);
 }
 
+const SET_PREFERENCE: &str = "mutation($nino: String!) { setCorrespondencePreference(nino: $nino, preference: ONLINE) { nino correspondencePreference } }";
+
+async fn entries_of_kind(url: &str, kind: &str) -> Vec<Value> {
+    let reply = as_key(
+        url,
+        "query($kind: String) { ledgerEntries(kind: $kind, first: 100) { edges { node { seq kind actor subject payload } } } }",
+        json!({ "kind": kind }),
+        Some(OPERATOR_KEY),
+    )
+    .await;
+    reply.json()["data"]["ledgerEntries"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", reply.body))
+        .iter()
+        .map(|edge| edge["node"].clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mutations_forwarded_to_departments_are_ledgered() {
+    let demo = start_demo().await;
+    let url = demo.url();
+    // Without the scope the field is removed and nothing reaches HMRC.
+    let refused = as_key(
+        &url,
+        SET_PREFERENCE,
+        json!({ "nino": CITIZEN_NINO }),
+        Some(CITIZEN_KEY),
+    )
+    .await;
+    assert_eq!(
+        refused.codes(),
+        ["UNAUTHORIZED_FIELD_OR_TYPE"],
+        "{}",
+        refused.body
+    );
+    assert!(entries_of_kind(&url, "gateway.mutation.forwarded")
+        .await
+        .is_empty());
+
+    let applied = as_key(
+        &url,
+        SET_PREFERENCE,
+        json!({ "nino": CITIZEN_NINO }),
+        Some(FRONTEND_KEY),
+    )
+    .await;
+    assert_eq!(
+        applied.json()["data"]["setCorrespondencePreference"]["correspondencePreference"],
+        "ONLINE",
+        "{}",
+        applied.body
+    );
+    let refused_by_hmrc = as_key(
+        &url,
+        SET_PREFERENCE,
+        json!({ "nino": "AB123456C" }),
+        Some(FRONTEND_KEY),
+    )
+    .await;
+    assert_eq!(
+        refused_by_hmrc.codes(),
+        ["NOT_FOUND"],
+        "{}",
+        refused_by_hmrc.body
+    );
+
+    let forwarded = entries_of_kind(&url, "gateway.mutation.forwarded").await;
+    let outcomes = entries_of_kind(&url, "gateway.mutation.outcome").await;
+    assert_eq!(forwarded.len(), 2, "{forwarded:?}");
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    for (intent, outcome) in forwarded.iter().zip(&outcomes) {
+        assert_eq!(intent["actor"], "key:frontend");
+        assert_eq!(outcome["actor"], "key:frontend");
+        assert_eq!(outcome["payload"]["forwarded"], intent["seq"]);
+        let payload = &intent["payload"];
+        assert_eq!(payload["subgraph"], "hmrc");
+        assert_eq!(payload["operation_sha256"].as_str().map(str::len), Some(64));
+        assert_eq!(payload["fields"][0]["field"], "setCorrespondencePreference");
+        let values = payload["fields"][0]["values"].as_object().expect("values");
+        assert_eq!(values.len(), 2, "{values:?}");
+        assert!(values
+            .values()
+            .all(|v| v.as_str().map(str::len) == Some(64)));
+    }
+    assert_eq!(outcomes[0]["payload"]["outcome"], "applied");
+    assert_eq!(outcomes[1]["payload"]["outcome"], "refused");
+    assert_eq!(outcomes[1]["payload"]["codes"], json!(["NOT_FOUND"]));
+    // The NINO is the first entry's subject; no personal value is stored in clear.
+    assert!(forwarded[0]["subject"].as_str().is_some());
+    let all = serde_json::to_string(&forwarded).unwrap();
+    assert!(
+        !all.contains(CITIZEN_NINO) && !all.contains("ONLINE"),
+        "{all}"
+    );
+    // The same values give the same keyed hashes, so the person's trail links them.
+    let third = as_key(
+        &url,
+        SET_PREFERENCE,
+        json!({ "nino": CITIZEN_NINO }),
+        Some(FRONTEND_KEY),
+    )
+    .await;
+    assert!(third.codes().is_empty(), "{}", third.body);
+    let again = entries_of_kind(&url, "gateway.mutation.forwarded").await;
+    assert_eq!(again.len(), 3);
+    assert_eq!(
+        again[2]["payload"]["fields"][0]["values"],
+        forwarded[0]["payload"]["fields"][0]["values"]
+    );
+    assert_eq!(again[2]["subject"], forwarded[0]["subject"]);
+    // The hub's own mutations ledger themselves: no forwarded entry for them.
+    let told = as_key(
+        &url,
+        TELL,
+        json!({ "event": death(CITIZEN_NINO), "key": "forwarded-1" }),
+        Some(REGISTRAR_KEY),
+    )
+    .await;
+    assert!(
+        told.json()["data"]["tellUsOnce"]["eventId"].is_string(),
+        "{}",
+        told.body
+    );
+    assert_eq!(
+        entries_of_kind(&url, "gateway.mutation.forwarded")
+            .await
+            .len(),
+        3
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_hub_publishes_its_identity_key() {
     let demo = start_demo().await;

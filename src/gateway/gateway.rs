@@ -18,6 +18,7 @@ use super::headers::OutboundHeaders;
 use super::health::{SubgraphHealth, SubgraphStatus};
 use super::http_transport::{HttpTransport, SubgraphClients};
 use super::limits::RequestLimits;
+use super::mutation_audit::MutationAudit;
 use super::operation::OperationKind;
 use super::outbound_dedup::OutboundDedup;
 use super::prepare::{operation_kind, parse, prepare_off_thread, PreparedOperation};
@@ -43,6 +44,8 @@ pub struct GatewayOptions {
     pub outbound_headers: OutboundHeaders,
     /// Directive and public-field rules; `None` lets every request see everything.
     pub authorization: Option<Arc<Authorization>>,
+    /// Where clients' mutations are recorded before they reach a subgraph.
+    pub mutation_audit: Option<Arc<dyn MutationAudit>>,
 }
 
 impl Default for GatewayOptions {
@@ -54,6 +57,7 @@ impl Default for GatewayOptions {
             outbound_dedup: true,
             outbound_headers: OutboundHeaders::default(),
             authorization: None,
+            mutation_audit: None,
         }
     }
 }
@@ -72,6 +76,7 @@ pub struct Gateway {
     outbound_dedup: Option<OutboundDedup<SharedAnswer>>,
     outbound_headers: OutboundHeaders,
     authorization: Option<Arc<Authorization>>,
+    mutation_audit: Option<Arc<dyn MutationAudit>>,
 }
 
 impl Gateway {
@@ -118,6 +123,7 @@ impl Gateway {
             outbound_dedup: options.outbound_dedup.then(OutboundDedup::default),
             outbound_headers: options.outbound_headers,
             authorization: options.authorization,
+            mutation_audit: options.mutation_audit,
         })
     }
 
@@ -301,10 +307,17 @@ impl Gateway {
                     context,
                     &self.outbound_headers,
                 );
-                if prepared.kind == OperationKind::Query {
-                    if let Some(dedup) = &self.outbound_dedup {
-                        executor = executor.sharing_calls(dedup);
+                match (prepared.kind, &self.mutation_audit) {
+                    (OperationKind::Query, _) => {
+                        if let Some(dedup) = &self.outbound_dedup {
+                            executor = executor.sharing_calls(dedup);
+                        }
                     }
+                    // The hub's own delivery records its calls itself.
+                    (OperationKind::Mutation, Some(audit)) if !context.internal => {
+                        executor = executor.auditing(audit.as_ref());
+                    }
+                    _ => {}
                 }
                 executor.run(root).await;
                 let state = executor.into_state();

@@ -3,6 +3,7 @@
 //! in process (no HTTP hop). `schema/hub.graphql` is its exported SDL.
 
 pub mod ledger;
+pub mod mutation_ledger;
 mod status;
 pub mod tellonce;
 mod transport;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use crate::ledger::Ledger;
 use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};
 
+pub use mutation_ledger::MutationLedger;
 pub use status::GatewayStatus;
 pub use transport::InProcessTransport;
 

@@ -143,7 +143,11 @@ fn add_principals(config: &Config) {
                 name: name.into(),
                 kind,
                 scopes: if kind == PrincipalKind::Frontend {
-                    ["hmrc:taxpayer:read".to_string()].into()
+                    [
+                        "hmrc:taxpayer:read".to_string(),
+                        "hmrc:taxpayer:write".to_string(),
+                    ]
+                    .into()
                 } else {
                     Default::default()
                 },

@@ -26,6 +26,9 @@ pub enum DepartmentError {
     /// The request contradicts a record the department already holds.
     #[error("{0}")]
     Conflict(String),
+    /// The record asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
 }
 
 impl DepartmentError {
@@ -59,6 +62,7 @@ impl DepartmentError {
             DepartmentError::IdempotencyKeyReused { .. } | DepartmentError::Conflict(_) => {
                 "CONFLICT"
             }
+            DepartmentError::NotFound(_) => "NOT_FOUND",
         }
     }
 }
@@ -76,7 +80,9 @@ impl ErrorExtensions for DepartmentError {
                     ext.set("field", field.as_str());
                     ext.set("rule", *rule);
                 }
-                DepartmentError::IdempotencyKeyReused { .. } | DepartmentError::Conflict(_) => {}
+                DepartmentError::IdempotencyKeyReused { .. }
+                | DepartmentError::Conflict(_)
+                | DepartmentError::NotFound(_) => {}
             }
         })
     }

@@ -50,6 +50,15 @@ pub enum TaxpayerStatus {
     Deceased,
 }
 
+/// How a taxpayer hears from HMRC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum CorrespondencePreference {
+    /// Letters by post.
+    Paper,
+    /// Messages in the taxpayer's online account, with an email to say one is there.
+    Online,
+}
+
 /// A person known to HMRC by National Insurance number.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct Person {
@@ -69,6 +78,8 @@ pub struct Person {
     /// Every address HMRC has held, most recent first.
     pub address_history: Vec<AddressPeriod>,
     pub self_assessment_returns: Vec<SelfAssessmentReturn>,
+    /// How HMRC writes to them.
+    pub correspondence_preference: CorrespondencePreference,
 }
 
 impl Person {
@@ -91,6 +102,7 @@ impl Person {
             address: record.current_address.address.clone(),
             address_history: history,
             self_assessment_returns: record.returns.clone(),
+            correspondence_preference: record.correspondence,
         }
     }
 }
@@ -256,6 +268,32 @@ pub struct Mutation;
 
 #[Object]
 impl Mutation {
+    /// Choose how HMRC writes to a taxpayer: letters by post or messages online.
+    #[graphql(requires_scopes = "hmrc:taxpayer:write")]
+    async fn set_correspondence_preference(
+        &self,
+        ctx: &Context<'_>,
+        nino: String,
+        preference: CorrespondencePreference,
+    ) -> async_graphql::Result<Person> {
+        let nino = parse_argument("nino", &nino, parse_nino).for_graphql()?;
+        let mut records = lock_records(store(ctx)?);
+        let Some(record) = records.taxpayers.get_mut(&nino) else {
+            return Err(DepartmentError::NotFound(format!(
+                "no taxpayer has NINO {nino}"
+            )))
+            .for_graphql();
+        };
+        if record.date_of_death.is_some() {
+            return Err(DepartmentError::Conflict(format!(
+                "taxpayer {nino} has died; their personal representatives choose how HMRC writes"
+            )))
+            .for_graphql();
+        }
+        record.correspondence = preference;
+        Ok(Person::from_record(record))
+    }
+
     /// Record a taxpayer's death: the record is marked deceased and self assessment passes to
     /// the personal representatives.
     #[graphql(guard = "HubDelivery", inaccessible)]

@@ -27,6 +27,7 @@ use self::plan::{BatchStep, ExecNode, FetchStep, PathStep};
 use super::context::RequestContext;
 use super::headers::OutboundHeaders;
 use super::health::SubgraphHealth;
+use super::mutation_audit::{AuditTicket, ForwardedMutation, MutationAudit, MutationOutcome};
 use super::outbound_dedup::OutboundDedup;
 use super::response::{GraphQLError, PathSegment};
 use super::schema_index::SchemaIndex;
@@ -52,6 +53,9 @@ pub struct Executor<'a> {
     pub context: &'a RequestContext,
     /// Decides each call's headers.
     pub outbound: &'a OutboundHeaders,
+    /// Set for mutations from clients: told of every root fetch before and
+    /// after it is sent.
+    pub audit: Option<&'a dyn MutationAudit>,
     state: Mutex<ExecutionState>,
 }
 
@@ -211,6 +215,33 @@ impl<'de> Visitor<'de> for ResponseVisitor<'_> {
     }
 }
 
+/// How a forwarded mutation ended, for its audit record.
+fn outcome_of(answer: &Result<SubgraphResponse, GraphQLError>) -> MutationOutcome {
+    let code_of = |extensions: &Map<String, Json>| {
+        extensions
+            .get("code")
+            .and_then(Json::as_str)
+            .unwrap_or(ErrorCode::SubgraphError.as_str())
+            .to_string()
+    };
+    match answer {
+        Err(error) => MutationOutcome::Failed(code_of(&error.extensions)),
+        Ok(response) => match response.errors.as_deref() {
+            None | Some([]) => MutationOutcome::Applied,
+            Some(errors) => MutationOutcome::Refused(
+                errors
+                    .iter()
+                    .map(|e| {
+                        e.extensions
+                            .as_ref()
+                            .map_or_else(|| ErrorCode::SubgraphError.as_str().to_string(), code_of)
+                    })
+                    .collect(),
+            ),
+        },
+    }
+}
+
 fn service_error(subgraph: &str, message: String, code: ErrorCode) -> GraphQLError {
     let mut error = GraphQLError::new(message, code);
     error
@@ -236,6 +267,7 @@ impl<'a> Executor<'a> {
             variables,
             context,
             outbound,
+            audit: None,
             state: Mutex::new(ExecutionState {
                 data: Data::Object(Object::new()),
                 errors: Vec::new(),
@@ -247,6 +279,12 @@ impl<'a> Executor<'a> {
     /// flight; only for operations that change nothing.
     pub fn sharing_calls(mut self, dedup: &'a OutboundDedup<SharedAnswer>) -> Self {
         self.shared_calls = Some(dedup);
+        self
+    }
+
+    /// Records every root fetch (each a mutation's root field) with `audit`.
+    pub fn auditing(mut self, audit: &'a dyn MutationAudit) -> Self {
+        self.audit = Some(audit);
         self
     }
 
@@ -351,7 +389,21 @@ impl<'a> Executor<'a> {
     async fn root_fetch(&self, fetch: &FetchStep) {
         let (mut body, _) = self.body_start(&fetch.query_json, &fetch.variable_usages);
         body.extend_from_slice(b"}}");
-        let response = match self.call(&fetch.subgraph, body).await {
+        let ticket = match self.audit {
+            Some(audit) => match self.audit_before(audit, fetch).await {
+                Ok(ticket) => ticket.map(|ticket| (audit, ticket)),
+                Err(error) => {
+                    self.lock().errors.push(error);
+                    return;
+                }
+            },
+            None => None,
+        };
+        let answer = self.call(&fetch.subgraph, body).await;
+        if let Some((audit, ticket)) = ticket {
+            audit.after(ticket, self.context, outcome_of(&answer)).await;
+        }
+        let response = match answer {
             Ok(r) => r,
             Err(error) => {
                 self.lock().errors.push(error);
@@ -367,6 +419,27 @@ impl<'a> Executor<'a> {
             let path = error.raw_path();
             state.errors.push(error.into_graphql(&fetch.subgraph, path));
         }
+    }
+
+    async fn audit_before(
+        &self,
+        audit: &dyn MutationAudit,
+        fetch: &FetchStep,
+    ) -> Result<Option<AuditTicket>, GraphQLError> {
+        let operation: String = serde_json::from_str(&fetch.query_json).unwrap_or_default();
+        let variables: Map<String, Json> = fetch
+            .variable_usages
+            .iter()
+            .filter_map(|name| Some((name.clone(), self.variables.get(name)?.clone())))
+            .collect();
+        audit
+            .before(ForwardedMutation {
+                subgraph: &fetch.subgraph,
+                operation: &operation,
+                variables: &variables,
+                context: self.context,
+            })
+            .await
     }
 
     async fn flatten_fetch(&self, paths: &Vec<Vec<PathStep>>, fetch: &FetchStep) {

@@ -70,6 +70,8 @@ pub struct TaxpayerRecord {
     /// Earlier addresses, oldest first.
     pub previous_addresses: Vec<AddressPeriod>,
     pub returns: Vec<SelfAssessmentReturn>,
+    /// How the taxpayer chose to hear from HMRC.
+    pub correspondence: super::CorrespondencePreference,
 }
 
 impl TaxpayerRecord {

@@ -116,6 +116,7 @@ pub(super) fn records() -> HmrcRecords {
                 },
                 previous_addresses: earlier_addresses(c.nino),
                 returns: returns_for(c.nino),
+                correspondence: super::CorrespondencePreference::Paper,
             };
             (record.nino.clone(), record)
         })
