@@ -219,6 +219,10 @@ async fn receiving_mutations_are_not_in_the_client_schema() {
 
 const SET_PREFERENCE: &str = "mutation($nino: String!) { setCorrespondencePreference(nino: $nino, preference: ONLINE) { nino correspondencePreference } }";
 
+async fn set_preference(url: &str, nino: &str, key: &str) -> Reply {
+    as_key(url, SET_PREFERENCE, json!({ "nino": nino }), Some(key)).await
+}
+
 async fn entries_of_kind(url: &str, kind: &str) -> Vec<Value> {
     let reply = as_key(
         url,
@@ -240,13 +244,7 @@ async fn mutations_forwarded_to_departments_are_ledgered() {
     let demo = start_demo().await;
     let url = demo.url();
     // Without the scope the field is removed and nothing reaches HMRC.
-    let refused = as_key(
-        &url,
-        SET_PREFERENCE,
-        json!({ "nino": CITIZEN_NINO }),
-        Some(CITIZEN_KEY),
-    )
-    .await;
+    let refused = set_preference(&url, CITIZEN_NINO, CITIZEN_KEY).await;
     assert_eq!(
         refused.codes(),
         ["UNAUTHORIZED_FIELD_OR_TYPE"],
@@ -257,26 +255,14 @@ async fn mutations_forwarded_to_departments_are_ledgered() {
         .await
         .is_empty());
 
-    let applied = as_key(
-        &url,
-        SET_PREFERENCE,
-        json!({ "nino": CITIZEN_NINO }),
-        Some(FRONTEND_KEY),
-    )
-    .await;
+    let applied = set_preference(&url, CITIZEN_NINO, FRONTEND_KEY).await;
     assert_eq!(
         applied.json()["data"]["setCorrespondencePreference"]["correspondencePreference"],
         "ONLINE",
         "{}",
         applied.body
     );
-    let refused_by_hmrc = as_key(
-        &url,
-        SET_PREFERENCE,
-        json!({ "nino": "AB123456C" }),
-        Some(FRONTEND_KEY),
-    )
-    .await;
+    let refused_by_hmrc = set_preference(&url, "AB123456C", FRONTEND_KEY).await;
     assert_eq!(
         refused_by_hmrc.codes(),
         ["NOT_FOUND"],
@@ -313,13 +299,7 @@ async fn mutations_forwarded_to_departments_are_ledgered() {
         "{all}"
     );
     // The same values give the same keyed hashes, so the person's trail links them.
-    let third = as_key(
-        &url,
-        SET_PREFERENCE,
-        json!({ "nino": CITIZEN_NINO }),
-        Some(FRONTEND_KEY),
-    )
-    .await;
+    let third = set_preference(&url, CITIZEN_NINO, FRONTEND_KEY).await;
     assert!(third.codes().is_empty(), "{}", third.body);
     let again = entries_of_kind(&url, "gateway.mutation.forwarded").await;
     assert_eq!(again.len(), 3);

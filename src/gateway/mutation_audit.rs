@@ -65,7 +65,8 @@ impl ForwardedMutation<'_> {
                 }
                 let mut values = Vec::new();
                 for (name, value) in &field.arguments {
-                    self.leaves(name.clone(), value, &mut values, &mut budget, &mut out);
+                    let resolved = resolve(value, self.variables);
+                    json_leaves(name.clone(), &resolved, &mut values, &mut budget, &mut out);
                 }
                 out.fields.push(FieldSet {
                     field: field.name.clone(),
@@ -75,43 +76,25 @@ impl ForwardedMutation<'_> {
         }
         out
     }
-
-    fn leaves(
-        &self,
-        path: String,
-        value: &Value,
-        values: &mut Vec<(String, Json)>,
-        budget: &mut usize,
-        out: &mut FieldsSet,
-    ) {
-        match value {
-            Value::Variable(name) => {
-                let resolved = self.variables.get(name).cloned().unwrap_or(Json::Null);
-                json_leaves(path, &resolved, values, budget, out);
-            }
-            Value::List(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    self.leaves(format!("{path}[{i}]"), item, values, budget, out);
-                }
-            }
-            Value::Object(fields) => {
-                for (key, item) in fields {
-                    self.leaves(format!("{path}.{key}"), item, values, budget, out);
-                }
-            }
-            leaf => push_leaf(path, literal(leaf), values, budget, out),
-        }
-    }
 }
 
-fn literal(value: &Value) -> Json {
+/// An argument's value as JSON, variables replaced by their values.
+fn resolve(value: &Value, variables: &Map<String, Json>) -> Json {
     match value {
+        Value::Variable(name) => variables.get(name).cloned().unwrap_or(Json::Null),
         Value::Int(n) => n.as_i64().map_or(Json::Null, Json::from),
         Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
         Value::String(s) => Json::String(s.clone()),
         Value::Boolean(b) => Json::Bool(*b),
         Value::Enum(e) => Json::String(e.clone()),
-        Value::Null | Value::Variable(_) | Value::List(_) | Value::Object(_) => Json::Null,
+        Value::Null => Json::Null,
+        Value::List(items) => Json::Array(items.iter().map(|v| resolve(v, variables)).collect()),
+        Value::Object(fields) => Json::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), resolve(v, variables)))
+                .collect(),
+        ),
     }
 }
 
@@ -186,4 +169,45 @@ pub trait MutationAudit: Send + Sync {
         context: &'a RequestContext,
         outcome: MutationOutcome,
     ) -> BoxFuture<'a, ()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields_of(operation: &str, variables: Json) -> FieldsSet {
+        let context = RequestContext::anonymous();
+        let variables = variables.as_object().cloned().unwrap_or_default();
+        ForwardedMutation {
+            subgraph: "s",
+            operation,
+            variables: &variables,
+            context: &context,
+        }
+        .fields_set()
+    }
+
+    #[test]
+    fn every_leaf_of_every_argument_is_listed_by_its_path() {
+        let set = fields_of(
+            r#"mutation($a: AddressInput!) { move(nino: "JK528194C", to: $a, tags: ["x", 2]) { ok } __typename }"#,
+            serde_json::json!({ "a": { "line1": "1 High St", "postcode": "SW1A 1AA" } }),
+        );
+        assert_eq!(set.fields.len(), 1);
+        let paths: Vec<&str> = set.fields[0].values.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["nino", "to.line1", "to.postcode", "tags[0]", "tags[1]"]);
+        assert_eq!(set.fields[0].values[2].1, "SW1A 1AA");
+        assert_eq!(set.omitted_values, 0);
+    }
+
+    #[test]
+    fn values_beyond_the_budget_are_counted_not_listed() {
+        let items: Vec<Json> = (0..MAX_RECORDED_VALUES + 10).map(Json::from).collect();
+        let set = fields_of(
+            "mutation($xs: [Int!]!) { a(xs: $xs) { ok } }",
+            serde_json::json!({ "xs": items }),
+        );
+        assert_eq!(set.fields[0].values.len(), MAX_RECORDED_VALUES);
+        assert_eq!(set.omitted_values, 10);
+    }
 }
