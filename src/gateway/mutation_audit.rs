@@ -194,8 +194,15 @@ mod tests {
             serde_json::json!({ "a": { "line1": "1 High St", "postcode": "SW1A 1AA" } }),
         );
         assert_eq!(set.fields.len(), 1);
-        let paths: Vec<&str> = set.fields[0].values.iter().map(|(p, _)| p.as_str()).collect();
-        assert_eq!(paths, ["nino", "to.line1", "to.postcode", "tags[0]", "tags[1]"]);
+        let paths: Vec<&str> = set.fields[0]
+            .values
+            .iter()
+            .map(|(p, _)| p.as_str())
+            .collect();
+        assert_eq!(
+            paths,
+            ["nino", "to.line1", "to.postcode", "tags[0]", "tags[1]"]
+        );
         assert_eq!(set.fields[0].values[2].1, "SW1A 1AA");
         assert_eq!(set.omitted_values, 0);
     }
