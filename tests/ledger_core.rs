@@ -226,7 +226,17 @@ both_backends!(
             c.ledger.checkpoint_every_entries = 10;
             c.ledger.checkpoint_every_seconds = 3600;
         });
-        assert!(ledger.latest_checkpoint().unwrap().is_none());
+        // A new ledger has the checkpoint of the empty tree.
+        let empty = ledger.latest_checkpoint().unwrap().unwrap();
+        assert_eq!(empty.tree_size, 0);
+        assert_eq!(empty.root_hash, tellonce::ledger::merkle::empty_root());
+        let parsed = verify_note(
+            &empty.note,
+            ledger.verifier(),
+            Some(&ledger.options().origin),
+        )
+        .unwrap();
+        assert_eq!((parsed.size, parsed.root), (0, empty.root_hash));
         for n in 0..25 {
             ledger.append(entry("test.tick", n)).unwrap();
         }

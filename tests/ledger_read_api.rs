@@ -197,8 +197,17 @@ async fn checkpoint_over_http_with_cosignatures() {
     let url = format!("http://{addr}/ledger/checkpoint");
     let client = reqwest::Client::new();
 
+    // A new ledger serves the checkpoint of the empty tree.
     let res = client.get(&url).send().await.unwrap();
-    assert_eq!(res.status(), 404);
+    assert_eq!(res.status(), 200);
+    let empty = res.text().await.unwrap();
+    assert!(
+        empty.starts_with(
+            "tellonce.gov.uk/ledger\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n"
+        ),
+        "{empty}"
+    );
+    verify_note(&empty, ledger.verifier(), Some("tellonce.gov.uk/ledger")).unwrap();
 
     ledger.append(entry("test.http", 0)).unwrap();
     ledger.checkpoint_now().unwrap();

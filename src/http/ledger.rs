@@ -1,6 +1,9 @@
-//! Plain-HTTP ledger endpoints: `GET /ledger/checkpoint` serves the latest
-//! signed checkpoint note (C2SP tlog-checkpoint, with witness cosignature
-//! lines) as `text/plain`, 404 before the first checkpoint; `POST
+//! Plain-HTTP ledger endpoints, the C2SP tlog-tiles read API under the
+//! prefix `/ledger`: `GET /ledger/checkpoint` serves the latest signed
+//! checkpoint note (C2SP tlog-checkpoint, with witness cosignature lines) as
+//! `text/plain`, cached for no more than a few seconds; `GET
+//! /ledger/tile/<L>/<N>[.p/<W>]` and `/ledger/tile/entries/<N>[.p/<W>]`
+//! serve hash tiles and entry bundles, immutable; `POST
 //! /ledger/checkpoint/cosignatures` takes witnesses' cosignature lines
 //! (C2SP tlog-cosignature) for a checkpoint and answers with the note as
 //! now served. A cosignature proves itself (it must verify under a
@@ -12,6 +15,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use crate::ledger::checkpoint::CheckpointError;
+use crate::ledger::tiles::TileId;
 use crate::ledger::{Ledger, LedgerError};
 
 /// Largest cosignature request body: a line is under 200 bytes.
@@ -20,6 +24,7 @@ const MAX_COSIGNATURE_BODY: usize = 16 * 1024;
 /// Adds the ledger routes; the app must hold `web::Data<Arc<Ledger>>`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/ledger/checkpoint", web::get().to(latest_checkpoint))
+        .route("/ledger/tile/{tail:.*}", web::get().to(tile))
         .service(
             web::resource("/ledger/checkpoint/cosignatures")
                 .app_data(web::PayloadConfig::new(MAX_COSIGNATURE_BODY))
@@ -31,6 +36,36 @@ fn text(status: actix_web::http::StatusCode, body: impl Into<String>) -> HttpRes
     HttpResponse::build(status)
         .content_type("text/plain; charset=utf-8")
         .body(body.into())
+}
+
+/// A tile's content for a given width never changes.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+async fn tile(ledger: web::Data<Arc<Ledger>>, tail: web::Path<String>) -> HttpResponse {
+    use actix_web::http::StatusCode;
+    let id = match TileId::parse(&tail) {
+        Ok(id) => id,
+        Err(error) => return text(StatusCode::NOT_FOUND, format!("no such tile: {error}\n")),
+    };
+    let ledger = Arc::clone(ledger.get_ref());
+    match web::block(move || ledger.tile(&id)).await {
+        Ok(Ok(Some(bytes))) => HttpResponse::Ok()
+            .content_type("application/octet-stream")
+            .insert_header(("cache-control", IMMUTABLE))
+            .body(bytes),
+        Ok(Ok(None)) => text(
+            StatusCode::NOT_FOUND,
+            "the ledger does not hold this tile yet\n",
+        ),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "reading a tile failed");
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the ledger is unavailable\n",
+            )
+        }
+        Err(_) => HttpResponse::InternalServerError().finish(),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -133,7 +168,15 @@ async fn latest_checkpoint(ledger: web::Data<Arc<Ledger>>) -> HttpResponse {
     use actix_web::http::StatusCode;
     let ledger = Arc::clone(ledger.get_ref());
     match web::block(move || ledger.latest_checkpoint()).await {
-        Ok(Ok(Some(cp))) => text(StatusCode::OK, cp.note_with_cosignatures()),
+        Ok(Ok(Some(cp))) => {
+            let mut response = text(StatusCode::OK, cp.note_with_cosignatures());
+            // The checkpoint moves: clients must not cache it beyond a few seconds.
+            response.headers_mut().insert(
+                actix_web::http::header::CACHE_CONTROL,
+                actix_web::http::header::HeaderValue::from_static("public, max-age=2"),
+            );
+            response
+        }
         Ok(Ok(None)) => text(StatusCode::NOT_FOUND, "no checkpoint has been issued yet\n"),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "reading the latest checkpoint failed");

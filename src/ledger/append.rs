@@ -16,7 +16,7 @@ use diesel::prelude::*;
 
 use super::checkpoint::{verify_cosignature, Checkpoint};
 use super::entry::{receipt_message, EntryHeader, NewEntry, Receipt, ERASURE_KIND, GENESIS_PREV};
-use super::keys::{NoteSigner, NoteVerifier};
+use super::keys::NoteSigner;
 use super::merkle::{leaf_hash, sha256, Frontier, Hash, MAX_LEAVES};
 use super::rows::{
     hash_column, CheckpointRow, CosignatureRow, EntryRow, HeadRow, NodeRow, PayloadRow,
@@ -65,32 +65,55 @@ pub(crate) fn lock_head(conn: &mut AnyConnection) -> Result<HeadRow, LedgerError
     Ok(head)
 }
 
-/// Records the signer's vkey on an empty ledger; refuses a different key on
-/// a ledger already bound to one.
+/// Records the signer's vkey on an empty ledger, with the checkpoint of
+/// the empty tree (size 0 is a well-defined tree, and witnesses start from
+/// it); refuses a different key on a ledger already bound to one.
 pub(crate) fn bind_signer(
     conn: &mut AnyConnection,
-    verifier: &NoteVerifier,
+    signer: &NoteSigner,
+    origin: &str,
 ) -> Result<(), LedgerError> {
-    let vkey = verifier.to_vkey();
+    let vkey = signer.verifier().to_vkey();
     write_transaction(conn, |conn| {
         let head = lock_head(conn)?;
         if head.signer_vkey.is_empty() {
             // The age of the first checkpoint counts from the ledger's creation.
+            let now = Utc::now().timestamp_micros();
             diesel::update(ledger_head::table.find(1i64))
                 .set((
                     ledger_head::signer_vkey.eq(&vkey),
-                    ledger_head::checkpoint_micros.eq(Utc::now().timestamp_micros()),
+                    ledger_head::checkpoint_micros.eq(now),
                 ))
                 .execute(conn)?;
-            Ok(())
-        } else if head.signer_vkey == vkey {
-            Ok(())
-        } else {
-            Err(LedgerError::KeyMismatch {
+        } else if head.signer_vkey != vkey {
+            return Err(LedgerError::KeyMismatch {
                 path: String::new(),
                 expected: head.signer_vkey,
-            })
+            });
         }
+        if head.size == 0 {
+            let issued = ledger_checkpoints::table
+                .find(0i64)
+                .select(ledger_checkpoints::tree_size)
+                .first::<i64>(conn)
+                .optional()?;
+            if issued.is_none() {
+                let empty = Checkpoint {
+                    origin: origin.to_string(),
+                    size: 0,
+                    root: super::merkle::empty_root(),
+                };
+                diesel::insert_into(ledger_checkpoints::table)
+                    .values(&CheckpointRow {
+                        tree_size: 0,
+                        root_hash: empty.root.to_vec(),
+                        issued_micros: Utc::now().timestamp_micros(),
+                        note: empty.sign(signer),
+                    })
+                    .execute(conn)?;
+            }
+        }
+        Ok(())
     })
 }
 

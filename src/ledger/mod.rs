@@ -24,6 +24,7 @@ pub mod merkle;
 pub mod read;
 pub mod rows;
 pub mod subject;
+pub mod tiles;
 pub mod verify;
 
 use std::path::PathBuf;
@@ -229,7 +230,7 @@ impl Ledger {
         options: LedgerOptions,
     ) -> Result<Ledger, LedgerError> {
         let verifier = signer.verifier();
-        append::bind_signer(&mut *store.get()?, &verifier)?;
+        append::bind_signer(&mut *store.get()?, &signer, &options.origin)?;
         Ok(Ledger {
             store,
             signer,

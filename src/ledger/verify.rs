@@ -149,6 +149,8 @@ pub struct ChainVerifier {
     frontier: Frontier,
     prev: Hash,
     checkpoints: BTreeMap<u64, CheckpointRecord>,
+    /// The empty tree's checkpoint, checked before the first entry.
+    empty_checkpoint: Option<CheckpointRecord>,
     checked_checkpoints: u64,
     missing: BTreeSet<u64>,
     erased: HashSet<u64>,
@@ -166,6 +168,7 @@ impl ChainVerifier {
             frontier: Frontier::new(),
             prev: GENESIS_PREV,
             checkpoints: BTreeMap::new(),
+            empty_checkpoint: None,
             checked_checkpoints: 0,
             missing: BTreeSet::new(),
             erased: HashSet::new(),
@@ -190,14 +193,21 @@ impl ChainVerifier {
         root_column: Hash,
         note: String,
     ) -> Result<(), Fault> {
+        let record = CheckpointRecord { root_column, note };
+        // The empty tree's checkpoint, issued when a ledger is created, is
+        // checked before the first entry (after the first entries'
+        // signatures, which say better whether the key is the right one).
+        if tree_size == 0 && self.size() == 0 && self.empty_checkpoint.is_none() {
+            self.empty_checkpoint = Some(record);
+            return Ok(());
+        }
         if tree_size == 0 || tree_size <= self.frontier.size() {
             return Err(Fault {
                 location: FaultLocation::Checkpoint(tree_size),
                 reason: "checkpoint listed out of order".into(),
             });
         }
-        self.checkpoints
-            .insert(tree_size, CheckpointRecord { root_column, note });
+        self.checkpoints.insert(tree_size, record);
         Ok(())
     }
 
@@ -223,6 +233,16 @@ impl ChainVerifier {
     fn flush(&mut self) -> Result<(), Fault> {
         let records = std::mem::take(&mut self.buffer);
         let faults = check_each(&records, &self.key);
+        if self.frontier.size() == 0 {
+            let signed_by_another =
+                !records.is_empty() && faults.iter().all(|f| f.as_deref() == Some(BAD_SIGNATURE));
+            if signed_by_another {
+                return Err(Fault::entry(0, WRONG_KEY));
+            }
+            if let Some(cp) = self.empty_checkpoint.take() {
+                self.check_checkpoint(0, &cp)?;
+            }
+        }
         for (record, fault) in records.iter().zip(faults) {
             let expected = self.frontier.size();
             let entry = match record {
@@ -329,8 +349,13 @@ impl ChainVerifier {
             location: FaultLocation::Checkpoint(size),
             reason,
         };
-        let checkpoint: Checkpoint =
-            verify_note(&cp.note, &self.key, None).map_err(|e| fault(e.to_string()))?;
+        let checkpoint: Checkpoint = verify_note(&cp.note, &self.key, None).map_err(|e| {
+            if size == 0 {
+                fault(format!("{e}: is it the right key?"))
+            } else {
+                fault(e.to_string())
+            }
+        })?;
         let root = self.frontier.root();
         if checkpoint.size != size {
             return Err(fault(format!(
@@ -394,6 +419,9 @@ const SIGNATURE_BATCH: usize = 512;
 
 const BAD_HASH: &str = "entry hash does not match the entry's contents";
 const BAD_SIGNATURE: &str = "signature is not the hub's signature over this entry";
+/// When no signature of the first entries verifies, the key is the likelier fault.
+const WRONG_KEY: &str =
+    "no entry's signature matches this key: is it the right key? (`tellonce ledger key` prints the hub's)";
 const BAD_PAYLOAD: &str = "payload does not match its payload hash";
 
 /// The independent per-entry checks, on all cores.
