@@ -92,7 +92,7 @@ impl TileClient {
     /// RFC 6962 MTH of leaves `start..end`.
     async fn range(&mut self, start: u64, end: u64) -> Hash {
         let n = end - start;
-        if n.is_power_of_two() && start % n == 0 {
+        if n.is_power_of_two() && start.is_multiple_of(n) {
             return self.perfect(start, n.trailing_zeros()).await;
         }
         let k = 1u64 << (63 - (n - 1).leading_zeros());
