@@ -1,12 +1,16 @@
 //! One typed configuration: `tellonce.toml` plus `TELLONCE_*` environment
 //! overrides, with defaults that run with no file at all (SQLite under
-//! `./data`, in-process broker).
+//! `./data`, in-process broker). Each section's type lives in the module
+//! that uses it; this one only assembles them and reads them the same way
+//! for every command ([`ConfigArgs`]).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::Deserialize;
+
+pub use crate::gateway::config::{GatewayConfig, SubgraphConfig};
+pub use crate::ledger::config::LedgerConfig;
 
 /// The whole hub configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -41,62 +45,6 @@ pub struct Config {
     pub graphiql_headers: Option<String>,
 }
 
-/// One department subgraph registered with the hub.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SubgraphConfig {
-    pub name: String,
-    /// The subgraph's GraphQL endpoint.
-    pub url: String,
-    /// Its SDL file; when absent the hub asks the subgraph for `_service { sdl }`.
-    pub schema_file: Option<PathBuf>,
-}
-
-/// Execution settings.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct GatewayConfig {
-    /// How long one subgraph call may take, in milliseconds.
-    pub subgraph_timeout_ms: u64,
-    /// Per-subgraph overrides of `subgraph_timeout_ms`, by subgraph name.
-    pub subgraph_timeouts_ms: std::collections::HashMap<String, u64>,
-    /// How often the supergraph file is checked for changes, in milliseconds.
-    pub reload_poll_ms: u64,
-    /// Largest request body accepted, in bytes.
-    pub max_body_bytes: usize,
-    /// Identical queries in flight at once share one execution.
-    pub inbound_dedup: bool,
-    /// Identical subgraph requests of queries in flight share one call.
-    pub outbound_dedup: bool,
-}
-
-impl Default for GatewayConfig {
-    fn default() -> Self {
-        GatewayConfig {
-            subgraph_timeout_ms: 30_000,
-            subgraph_timeouts_ms: std::collections::HashMap::new(),
-            reload_poll_ms: 1_000,
-            max_body_bytes: 2 * 1024 * 1024,
-            inbound_dedup: true,
-            outbound_dedup: true,
-        }
-    }
-}
-
-impl GatewayConfig {
-    pub fn subgraph_timeout(&self) -> Duration {
-        Duration::from_millis(self.subgraph_timeout_ms)
-    }
-
-    /// The per-subgraph timeouts that differ from the default.
-    pub fn subgraph_timeouts(&self) -> std::collections::HashMap<String, Duration> {
-        self.subgraph_timeouts_ms
-            .iter()
-            .map(|(name, ms)| (name.clone(), Duration::from_millis(*ms)))
-            .collect()
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the configuration file {path}: {source}")]
@@ -112,34 +60,6 @@ pub enum ConfigError {
         value: String,
         message: String,
     },
-}
-
-/// Ledger settings: signing key, checkpoint cadence, limits.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LedgerConfig {
-    /// The Ed25519 signing key file; `None` means `<data_dir>/ledger.key`,
-    /// created on first start of an empty ledger.
-    pub key_file: Option<PathBuf>,
-    /// The checkpoint origin line (the log's name).
-    pub origin: String,
-    /// Issue a checkpoint after this many new entries…
-    pub checkpoint_every_entries: u64,
-    /// …or after this many seconds with new entries, whichever comes first.
-    pub checkpoint_every_seconds: u64,
-    /// Largest payload accepted, in bytes.
-    pub max_payload_bytes: usize,
-    /// Most entries waiting for a group commit; an append beyond it is
-    /// refused as busy (the caller is told to retry) instead of queueing
-    /// without bound while the database is slow.
-    pub max_queued_entries: usize,
-    /// The subject HMAC key file; `None` means `<data_dir>/subject.key`,
-    /// created with the signing key. Every instance sharing a ledger needs
-    /// the same one.
-    pub subject_key_file: Option<PathBuf>,
-    /// Witness verifier keys (`name+id+base64`, `cosignature/v1`) whose
-    /// checkpoint cosignatures are accepted and served.
-    pub witness_keys: Vec<String>,
 }
 
 impl Default for Config {
@@ -164,18 +84,42 @@ impl Default for Config {
     }
 }
 
-impl Default for LedgerConfig {
-    fn default() -> Self {
-        LedgerConfig {
-            key_file: None,
-            origin: "tellonce.gov.uk/ledger".into(),
-            checkpoint_every_entries: 1000,
-            checkpoint_every_seconds: 10,
-            max_payload_bytes: 64 * 1024,
-            max_queued_entries: 50_000,
-            subject_key_file: None,
-            witness_keys: Vec::new(),
+/// Where every command finds its configuration, read the same way by all:
+/// the file (`--config`, else `tellonce.toml` in the working directory when
+/// there is one), then the `TELLONCE_*` variables, then these flags.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ConfigArgs {
+    /// A configuration file (TOML) [default: ./tellonce.toml if it exists; TELLONCE_* variables apply].
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// The data directory for the embedded database and keys [default: the configured one].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// The database (`postgres://…` or a SQLite file) [default: the configured one].
+    #[arg(long)]
+    pub database: Option<String>,
+}
+
+/// The file read when no `--config` is given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "tellonce.toml";
+
+impl ConfigArgs {
+    /// The configuration in force for a command.
+    pub fn load(&self) -> Result<Config, ConfigError> {
+        let default = Path::new(DEFAULT_CONFIG_FILE);
+        let file = match &self.config {
+            Some(path) => Some(path.as_path()),
+            None if default.is_file() => Some(default),
+            None => None,
+        };
+        let mut config = Config::load(file)?;
+        if let Some(data_dir) = &self.data_dir {
+            config.data_dir = data_dir.clone();
         }
+        if let Some(database) = &self.database {
+            config.database_url = Some(database.clone());
+        }
+        Ok(config)
     }
 }
 
@@ -225,6 +169,11 @@ impl Config {
             self.rate_limit.redis_url = Some(value);
         }
         Ok(())
+    }
+
+    /// Opens the configured ledger (see [`crate::ledger::Ledger::open`]).
+    pub fn open_ledger(&self) -> Result<crate::ledger::Ledger, crate::ledger::LedgerError> {
+        crate::ledger::Ledger::open(&self.ledger, &self.database_url(), &self.data_dir)
     }
 
     /// The database URL in force: the configured one or the embedded SQLite file.

@@ -43,7 +43,9 @@ pub const EXAMPLE_QUERY: &str = r#"query Person {
 }"#;
 
 /// Runs the demo until Ctrl-C (or SIGTERM).
-pub async fn run(port: u16) -> Result<(), DemoError> {
+/// `base` is the configuration read as every command reads it; the demo
+/// sets the listen address and the departments on it.
+pub async fn run(port: u16, base: Config) -> Result<(), DemoError> {
     let signals = ShutdownSignals::install().map_err(DemoError::Signals)?;
     let departments = start_departments(port).await?;
     let mut config = Config {
@@ -56,7 +58,7 @@ pub async fn run(port: u16) -> Result<(), DemoError> {
                 schema_file: None,
             })
             .collect(),
-        ..Config::default()
+        ..base
     };
     // The demo is for trying things: GraphiQL needs introspection.
     config.limits.introspection = true;
@@ -95,6 +97,12 @@ pub async fn run(port: u16) -> Result<(), DemoError> {
         "  curl -s {} -H 'content-type: application/json' -H 'authorization: Bearer {frontend_key}' -d '{}'\n",
         hub.graphql_url(),
         serde_json::json!({ "query": EXAMPLE_QUERY })
+    );
+    let vkey = hub.ledger.verifier().to_vkey();
+    println!(
+        "The ledger (tlog-tiles at {base}/ledger/checkpoint and {base}/ledger/tile/…) is signed by\n  {vkey}\nCheck it with: tellonce ledger verify --database {db} --key '{vkey}'\n",
+        base = hub.base_url(),
+        db = config.database_url(),
     );
     println!("Press Ctrl-C to stop.");
 

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use tellonce::auth::cli::{self as principal_cli, PrincipalCommand};
-use tellonce::config::Config;
+use tellonce::config::{Config, ConfigArgs};
 use tellonce::gateway::compose::compose_subgraphs;
 use tellonce::gateway::reload::subgraph_source;
 use tellonce::gateway::Supergraph;
@@ -34,12 +34,12 @@ enum Command {
     Serve(ServeArgs),
     /// Compose the configured subgraphs (with the hub's own) and print the supergraph SDL.
     Compose {
-        /// The configuration file listing the subgraphs.
-        #[arg(long, short)]
-        config: PathBuf,
         /// Write the SDL here instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// The configuration listing the subgraphs.
+        #[command(flatten)]
+        config: ConfigArgs,
     },
     /// Check that a supergraph SDL file loads and can be planned against.
     Check {
@@ -51,6 +51,8 @@ enum Command {
         /// The hub's port; the departments take the ports after it.
         #[arg(long, default_value_t = 4000)]
         port: u16,
+        #[command(flatten)]
+        config: ConfigArgs,
     },
     /// Write a ledger signing key and print its verifier key.
     Keygen(KeygenArgs),
@@ -64,21 +66,14 @@ enum Command {
 
 #[derive(clap::Args)]
 struct ServeArgs {
-    /// A configuration file (TOML); without one the defaults apply.
-    #[arg(long, short)]
-    config: Option<PathBuf>,
     /// Serve this supergraph SDL file (hot-reloaded on change and on SIGHUP).
     #[arg(long)]
     supergraph: Option<PathBuf>,
     /// The address to listen on, e.g. 127.0.0.1:4000.
     #[arg(long)]
     listen: Option<std::net::SocketAddr>,
-    /// The data directory for the embedded database and keys.
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// A database URL: postgres://… or a SQLite file path.
-    #[arg(long)]
-    database: Option<String>,
+    #[command(flatten)]
+    config: ConfigArgs,
 }
 
 /// Exit code for input that cannot be used: an SDL that does not parse or
@@ -90,10 +85,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The ledger commands are synchronous and run without the async runtime.
     let ledger_outcome = match &cli.command {
-        Command::Keygen(args) => Some(ledger_cli::run_keygen(args, &Config::default()).map(|()| 0)),
-        Command::Ledger(command) => {
-            Some(ledger_cli::run(command, &Config::default()).map(|exit| exit.code()))
-        }
+        Command::Keygen(args) => Some(ledger_cli::run_keygen(args).map(|()| 0)),
+        Command::Ledger(command) => Some(ledger_cli::run(command).map(|exit| exit.code())),
         _ => None,
     };
     if let Command::Principal(command) = &cli.command {
@@ -158,9 +151,9 @@ fn init_tracing() {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
-        Command::Compose { config, output } => compose(&config, output.as_deref()).await,
+        Command::Compose { config, output } => compose(config.load()?, output.as_deref()).await,
         Command::Check { supergraph } => check(&supergraph),
-        Command::Demo { port } => tellonce::demo::run(port)
+        Command::Demo { port, config } => tellonce::demo::run(port, config.load()?)
             .await
             .map(|()| ExitCode::SUCCESS)
             .context("the demo stopped"),
@@ -169,34 +162,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let mut config = Config::load(args.config.as_deref())?;
+    let mut config = args.config.load()?;
     if let Some(supergraph) = args.supergraph {
         config.supergraph = Some(supergraph);
     }
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
-    if let Some(data_dir) = args.data_dir {
-        config.data_dir = data_dir;
-    }
-    if let Some(database) = args.database {
-        config.database_url = Some(database);
-    }
     let signals = tellonce::server::ShutdownSignals::install()
         .context("cannot listen for SIGINT and SIGTERM")?;
     let hub = tellonce::server::start(&config).await?;
     println!("tellonce hub serving {}", hub.graphql_url());
+    println!(
+        "ledger verifier key: {} (tiles and checkpoint under {}/ledger)",
+        hub.ledger.verifier().to_vkey(),
+        hub.base_url()
+    );
     hub.serve_until(signals)
         .await
         .context("the HTTP server failed")?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn compose(
-    config: &std::path::Path,
-    output: Option<&std::path::Path>,
-) -> anyhow::Result<ExitCode> {
-    let config = Config::load(Some(config))?;
+async fn compose(config: Config, output: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
     let mut sources = Vec::new();
     for subgraph in &config.subgraphs {
         sources.push(subgraph_source(subgraph).await?);

@@ -65,6 +65,11 @@ impl RunningHub {
         format!("http://{}/graphql", self.addr)
     }
 
+    /// The hub's root URL, e.g. `http://127.0.0.1:4000`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
     /// Stops accepting connections and lets in-flight requests finish.
     pub async fn stop(self) {
         self.background.iter().for_each(|task| task.abort());
@@ -275,7 +280,7 @@ async fn open_ledger(config: &Config) -> Result<Arc<Ledger>, StartError> {
         )))
     })?;
     let config = config.clone();
-    let ledger = tokio::task::spawn_blocking(move || Ledger::open(&config))
+    let ledger = tokio::task::spawn_blocking(move || config.open_ledger())
         .await
         .map_err(|error| StartError::Ledger(LedgerError::Storage(error.to_string())))??;
     Ok(Arc::new(ledger))

@@ -397,3 +397,65 @@ fn usage_and_io_errors_exit_2() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
+
+/// Runs `tellonce` in `dir` with `env` set and no other TELLONCE_* variable.
+fn tellonce_in(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tellonce"));
+    command.current_dir(dir).args(args);
+    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("TELLONCE_")) {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    command.output().expect("run tellonce")
+}
+
+#[test]
+fn ledger_commands_read_the_configuration_and_print_the_key() {
+    let db = TestDb::sqlite();
+    let key = populated(&db);
+    let data_dir = db.dir.path().to_str().unwrap();
+    // `ledger key` finds the key through TELLONCE_DATA_DIR, as `serve` would.
+    let work = tempfile::tempdir().unwrap();
+    let out = tellonce_in(
+        work.path(),
+        &[("TELLONCE_DATA_DIR", data_dir)],
+        &["ledger", "key"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), key);
+    // And through ./tellonce.toml; `verify` then needs no --key at all.
+    let toml = format!("data_dir = {data_dir:?}\ndatabase_url = {:?}\n", db.url);
+    std::fs::write(work.path().join("tellonce.toml"), toml).unwrap();
+    let out = tellonce_in(work.path(), &[], &["ledger", "verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("ledger sound: 20 entries"),
+        "{}",
+        text(&out)
+    );
+    // The key file gone, the key the database is bound to is printed.
+    std::fs::rename(db.key_path(), db.dir.path().join("moved.key")).unwrap();
+    let out = tellonce_in(work.path(), &[], &["ledger", "key"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        key,
+        "{}",
+        text(&out)
+    );
+    // keygen writes where the configuration says, under the configured origin.
+    let other = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "data_dir = {:?}\n[ledger]\norigin = \"example.gov.uk/log\"\n",
+        other.path().to_str().unwrap()
+    );
+    std::fs::write(work.path().join("tellonce.toml"), toml).unwrap();
+    let out = tellonce_in(work.path(), &[], &["keygen"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(other.path().join("ledger.key").exists());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("example.gov.uk/log+"));
+    // A configuration that does not parse is named, and nothing runs.
+    std::fs::write(work.path().join("tellonce.toml"), "data_dir = [\n").unwrap();
+    let out = tellonce_in(work.path(), &[], &["ledger", "key"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("tellonce.toml"), "{}", text(&out));
+}

@@ -411,7 +411,7 @@ both_backends!(keys_are_never_silently_replaced, |db: &TestDb| {
     // A different key for an existing ledger is refused.
     let key = std::fs::read_to_string(db.key_path()).unwrap();
     std::fs::remove_file(db.key_path()).unwrap();
-    let err = tellonce::ledger::Ledger::open(&db.config()).unwrap_err();
+    let err = db.config().open_ledger().unwrap_err();
     assert!(
         matches!(err, LedgerError::KeyMissing { size: 1, .. }),
         "{err:?}"
@@ -424,11 +424,11 @@ both_backends!(keys_are_never_silently_replaced, |db: &TestDb| {
         .unwrap()
         .write_file(&db.key_path())
         .unwrap();
-    let err = tellonce::ledger::Ledger::open(&db.config()).unwrap_err();
+    let err = db.config().open_ledger().unwrap_err();
     assert!(matches!(err, LedgerError::KeyMismatch { .. }), "{err:?}");
     // An unreadable key file is an error too.
     std::fs::write(db.key_path(), "garbage").unwrap();
-    let err = tellonce::ledger::Ledger::open(&db.config()).unwrap_err();
+    let err = db.config().open_ledger().unwrap_err();
     assert!(matches!(err, LedgerError::Key(_)), "{err:?}");
     std::fs::remove_file(db.key_path()).unwrap();
     std::fs::write(db.key_path(), key).unwrap();

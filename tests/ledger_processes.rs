@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tellonce::config::Config;
 use tellonce::ledger::verify::verify_store;
-use tellonce::ledger::{EntryFilter, Ledger};
+use tellonce::ledger::EntryFilter;
 
 use support::{entry, TestDb};
 
@@ -33,7 +33,7 @@ fn appender_process() {
         ..Config::default()
     };
     config.ledger.checkpoint_every_entries = 64;
-    let ledger = Arc::new(Ledger::open(&config).expect("open ledger in child"));
+    let ledger = Arc::new(config.open_ledger().expect("open ledger in child"));
     let threads: Vec<_> = (0..4)
         .map(|t| {
             let ledger = Arc::clone(&ledger);

@@ -2,13 +2,12 @@
 //! configured database.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
 use super::api_keys::{self, ApiKeyError, NewPrincipal};
 use super::principal::PrincipalKind;
-use crate::config::{Config, ConfigError};
+use crate::config::{ConfigArgs, ConfigError};
 use crate::store::{Store, StoreError};
 
 #[derive(Subcommand)]
@@ -18,17 +17,7 @@ pub enum PrincipalCommand {
     /// Revoke a principal's key.
     Revoke(NameArgs),
     /// List principals (never their keys).
-    List(DatabaseArgs),
-}
-
-#[derive(Args)]
-pub struct DatabaseArgs {
-    /// A configuration file (TOML) [default: none; TELLONCE_* variables apply].
-    #[arg(long, short)]
-    pub config: Option<PathBuf>,
-    /// The database (`postgres://…` or a SQLite file) [default: the configured one].
-    #[arg(long)]
-    pub database: Option<String>,
+    List(ConfigArgs),
 }
 
 #[derive(Args)]
@@ -48,14 +37,14 @@ pub struct AddArgs {
     #[arg(long)]
     pub nino: Option<String>,
     #[command(flatten)]
-    pub database: DatabaseArgs,
+    pub database: ConfigArgs,
 }
 
 #[derive(Args)]
 pub struct NameArgs {
     pub name: String,
     #[command(flatten)]
-    pub database: DatabaseArgs,
+    pub database: ConfigArgs,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,12 +61,8 @@ pub enum PrincipalCliError {
     Kind(String),
 }
 
-fn open(args: &DatabaseArgs) -> Result<Store, PrincipalCliError> {
-    let mut config = Config::load(args.config.as_deref())?;
-    if let Some(url) = &args.database {
-        config.database_url = Some(url.clone());
-    }
-    Ok(Store::open(&config.database_url())?)
+fn open(args: &ConfigArgs) -> Result<Store, PrincipalCliError> {
+    Ok(Store::open(&args.load()?.database_url())?)
 }
 
 /// Runs one command, printing what it did.

@@ -7,6 +7,7 @@
 
 pub mod authorize;
 pub mod compose;
+pub mod config;
 pub mod context;
 pub mod data;
 pub mod executor;
@@ -36,6 +37,7 @@ pub mod trusted_documents;
 pub mod variables;
 
 pub use authorize::{Authorization, AuthorizationConfig, PolicyRule};
+pub use config::{GatewayConfig, SubgraphConfig};
 pub use context::RequestContext;
 pub use gateway::{Gateway, GatewayError, GatewayOptions};
 pub use health::{SubgraphHealth, SubgraphStatus};

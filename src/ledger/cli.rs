@@ -12,8 +12,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::keys::{KeyAlgorithm, KeyError, NoteSigner, NoteVerifier};
 use super::verify::{Summary, VerifyError};
-use super::{export, verify, Ledger, LedgerError};
-use crate::config::Config;
+use super::{export, verify, LedgerError};
+use crate::config::{Config, ConfigArgs, ConfigError};
 use crate::store::Store;
 
 /// `tellonce keygen`: write a signing key and print its verifier key.
@@ -28,6 +28,8 @@ pub struct KeygenArgs {
     /// Make a witness cosigning key (C2SP cosignature/v1) instead of a log key.
     #[arg(long)]
     pub witness: bool,
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 /// `tellonce ledger …`
@@ -38,21 +40,23 @@ pub enum LedgerCommand {
     /// Write the ledger as JSON lines.
     Export(ExportArgs),
     /// Issue a checkpoint of the current tree (if it grew) and print the latest signed note.
-    Checkpoint(CheckpointArgs),
+    Checkpoint(ConfigArgs),
+    /// Print the hub's verifier key, with which anyone can check the ledger.
+    Key(ConfigArgs),
 }
 
 /// `tellonce ledger verify`
 #[derive(Debug, Clone, clap::Args)]
 pub struct VerifyArgs {
-    /// The database to verify (`postgres://…` or a SQLite file) [default: the configured one].
-    #[arg(long, conflicts_with = "file")]
-    pub database: Option<String>,
-    /// Verify an export file instead of a database.
+    /// Verify an export file instead of the configured database.
     #[arg(long)]
     pub file: Option<PathBuf>,
-    /// The hub's verifier key (`name+id+base64`), or a file holding it.
+    /// The hub's verifier key (`name+id+base64`), or a file holding it
+    /// [default: the key the configured database is bound to].
     #[arg(long)]
-    pub key: String,
+    pub key: Option<String>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 /// `tellonce ledger export`
@@ -60,17 +64,8 @@ pub struct VerifyArgs {
 pub struct ExportArgs {
     /// The file to write.
     pub file: PathBuf,
-    /// The database to export [default: the configured one].
-    #[arg(long)]
-    pub database: Option<String>,
-}
-
-/// `tellonce ledger checkpoint`
-#[derive(Debug, Clone, clap::Args)]
-pub struct CheckpointArgs {
-    /// The database [default: the configured one].
-    #[arg(long)]
-    pub database: Option<String>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 /// How a ledger command ended.
@@ -105,6 +100,8 @@ pub enum LedgerCliError {
     Read(String),
     #[error("the verifier key must be `name+id+base64` or a file holding one: {0}")]
     BadVerifierKey(String),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 impl LedgerCliError {
@@ -115,7 +112,8 @@ impl LedgerCliError {
 }
 
 /// Runs `tellonce keygen`.
-pub fn run_keygen(args: &KeygenArgs, config: &Config) -> Result<(), LedgerCliError> {
+pub fn run_keygen(args: &KeygenArgs) -> Result<(), LedgerCliError> {
+    let config = &args.config.load()?;
     let name = args
         .name
         .clone()
@@ -123,7 +121,7 @@ pub fn run_keygen(args: &KeygenArgs, config: &Config) -> Result<(), LedgerCliErr
     let path = args
         .out
         .clone()
-        .unwrap_or_else(|| super::key_paths(config).0);
+        .unwrap_or_else(|| config.ledger.key_paths(&config.data_dir).0);
     let alg = if args.witness {
         KeyAlgorithm::Cosignature
     } else {
@@ -137,32 +135,51 @@ pub fn run_keygen(args: &KeygenArgs, config: &Config) -> Result<(), LedgerCliErr
 }
 
 /// Runs `tellonce ledger …`.
-pub fn run(command: &LedgerCommand, config: &Config) -> Result<LedgerExit, LedgerCliError> {
+pub fn run(command: &LedgerCommand) -> Result<LedgerExit, LedgerCliError> {
     match command {
-        LedgerCommand::Verify(args) => run_verify(args, config),
+        LedgerCommand::Verify(args) => run_verify(args, &args.config.load()?),
         LedgerCommand::Export(args) => {
-            let url = args
-                .database
-                .clone()
-                .unwrap_or_else(|| config.database_url());
-            let store = open_existing(&url)?;
+            let config = args.config.load()?;
+            let store = open_existing(&config.database_url())?;
             let n = export::export_store(&store, &config.ledger.origin, &args.file)?;
             eprintln!("exported {n} entries to {}", args.file.display());
             Ok(LedgerExit::Sound)
         }
         LedgerCommand::Checkpoint(args) => {
-            let mut config = config.clone();
-            if let Some(url) = &args.database {
-                config.database_url = Some(url.clone());
-            }
-            let ledger = Ledger::open(&config)?;
+            let ledger = args.load()?.open_ledger()?;
             ledger.checkpoint_now()?;
             match ledger.latest_checkpoint()? {
                 Some(cp) => print!("{}", cp.note_with_cosignatures()),
-                None => eprintln!("the ledger is empty: no checkpoint"),
+                None => eprintln!("the ledger has no checkpoint"),
             }
             Ok(LedgerExit::Sound)
         }
+        LedgerCommand::Key(args) => {
+            println!("{}", configured_verifier(&args.load()?)?.to_vkey());
+            Ok(LedgerExit::Sound)
+        }
+    }
+}
+
+/// The verifier key of the configured ledger: from its signing key file,
+/// else the key its database is bound to.
+pub fn configured_verifier(config: &Config) -> Result<NoteVerifier, LedgerCliError> {
+    let (key_path, _) = config.ledger.key_paths(&config.data_dir);
+    match NoteSigner::read_file(&key_path) {
+        Ok(signer) => Ok(signer.verifier()),
+        Err(KeyError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            let store = open_existing(&config.database_url())?;
+            let bound = super::read::head(&mut *store.get()?)?.signer_vkey;
+            if bound.is_empty() {
+                return Err(LedgerCliError::Read(format!(
+                    "no ledger key at {} and the database {} is not bound to one yet: start the hub once, or run `tellonce keygen`",
+                    key_path.display(),
+                    config.database_url()
+                )));
+            }
+            Ok(NoteVerifier::from_vkey(&bound)?)
+        }
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -200,7 +217,15 @@ fn progress_bar() -> ProgressBar {
 }
 
 fn run_verify(args: &VerifyArgs, config: &Config) -> Result<LedgerExit, LedgerCliError> {
-    let key = parse_verifier(&args.key)?;
+    let key = match &args.key {
+        Some(key) => parse_verifier(key)?,
+        None if args.file.is_none() => configured_verifier(config)?,
+        None => {
+            return Err(LedgerCliError::Read(
+                "verifying an export needs the hub's verifier key: pass --key (`tellonce ledger key` prints it on the hub)".into(),
+            ))
+        }
+    };
     let bar = progress_bar();
     let progress = |done: u64, total: u64| {
         bar.set_length(total.max(done));
@@ -209,11 +234,7 @@ fn run_verify(args: &VerifyArgs, config: &Config) -> Result<LedgerExit, LedgerCl
     let outcome: Result<Summary, VerifyError> = match &args.file {
         Some(file) => export::verify_export(file, &key, progress),
         None => {
-            let url = args
-                .database
-                .clone()
-                .unwrap_or_else(|| config.database_url());
-            let store = open_existing(&url)?;
+            let store = open_existing(&config.database_url())?;
             verify::verify_store(&store, &key, progress)
         }
     };

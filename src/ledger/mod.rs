@@ -17,6 +17,7 @@
 pub mod append;
 pub mod checkpoint;
 pub mod cli;
+pub mod config;
 pub mod entry;
 pub mod export;
 pub mod keys;
@@ -27,7 +28,7 @@ pub mod subject;
 pub mod tiles;
 pub mod verify;
 
-use std::path::PathBuf;
+use std::path::Path;
 
 pub use append::GroupCommit;
 pub use entry::{Entry, EntryError, EntryHeader, NewEntry, Receipt, SubjectHash};
@@ -36,8 +37,8 @@ pub use merkle::{Hash, ProofError};
 pub use read::{ConsistencyProof, EntryFilter, EntryPage, InclusionProof, StoredCheckpoint};
 pub use subject::SubjectKey;
 
-use crate::config::Config;
 use crate::store::{Store, StoreError};
+pub use config::LedgerConfig;
 
 /// Everything that can go wrong in the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -108,7 +109,7 @@ pub struct LedgerOptions {
 
 impl Default for LedgerOptions {
     fn default() -> Self {
-        let c = crate::config::LedgerConfig::default();
+        let c = LedgerConfig::default();
         LedgerOptions {
             origin: c.origin,
             checkpoint_every_entries: c.checkpoint_every_entries,
@@ -142,40 +143,29 @@ impl std::fmt::Debug for Ledger {
     }
 }
 
-/// Where the configured key files are.
-pub fn key_paths(config: &Config) -> (PathBuf, PathBuf) {
-    let key = config
-        .ledger
-        .key_file
-        .clone()
-        .unwrap_or_else(|| config.data_dir.join("ledger.key"));
-    let subject = config
-        .ledger
-        .subject_key_file
-        .clone()
-        .unwrap_or_else(|| config.data_dir.join("subject.key"));
-    (key, subject)
-}
-
 impl Ledger {
     /// Opens the configured ledger: the store (migrations run), the signing
     /// key and the subject key. On an empty ledger missing key files are
     /// created; on a ledger with entries a missing key is an error.
-    pub fn open(config: &Config) -> Result<Ledger, LedgerError> {
-        let store = Store::open(&config.database_url())?;
+    pub fn open(
+        settings: &LedgerConfig,
+        database_url: &str,
+        data_dir: &Path,
+    ) -> Result<Ledger, LedgerError> {
+        let store = Store::open(database_url)?;
         let mut witnesses = Vec::new();
-        for w in &config.ledger.witness_keys {
+        for w in &settings.witness_keys {
             witnesses.push(NoteVerifier::from_vkey(w)?);
         }
         let options = LedgerOptions {
-            origin: config.ledger.origin.clone(),
-            checkpoint_every_entries: config.ledger.checkpoint_every_entries,
-            checkpoint_every_seconds: config.ledger.checkpoint_every_seconds,
-            max_payload_bytes: config.ledger.max_payload_bytes,
-            max_queued_entries: config.ledger.max_queued_entries,
+            origin: settings.origin.clone(),
+            checkpoint_every_entries: settings.checkpoint_every_entries,
+            checkpoint_every_seconds: settings.checkpoint_every_seconds,
+            max_payload_bytes: settings.max_payload_bytes,
+            max_queued_entries: settings.max_queued_entries,
             witnesses,
         };
-        let (key_path, subject_path) = key_paths(config);
+        let (key_path, subject_path) = settings.key_paths(data_dir);
         let size = read::head(&mut *store.get()?)?.size as u64;
         let signer = match NoteSigner::read_file(&key_path) {
             Ok(s) => s,

@@ -128,13 +128,13 @@ impl TestDb {
     }
 
     pub fn ledger(&self) -> Arc<Ledger> {
-        Arc::new(Ledger::open(&self.config()).expect("open ledger"))
+        Arc::new(self.config().open_ledger().expect("open ledger"))
     }
 
     pub fn ledger_with(&self, f: impl FnOnce(&mut Config)) -> Arc<Ledger> {
         let mut config = self.config();
         f(&mut config);
-        Arc::new(Ledger::open(&config).expect("open ledger"))
+        Arc::new(config.open_ledger().expect("open ledger"))
     }
 }
 
