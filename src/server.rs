@@ -225,7 +225,12 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
     let watcher = live.watch(std::time::Duration::from_millis(
         config.gateway.reload_poll_ms,
     ));
-    let checkpointer = issue_checkpoints(ledger.clone(), config.ledger.checkpoint_every_seconds);
+    let witnesses = crate::ledger::witness::WitnessClient::new(&config.ledger.witnesses)?;
+    let checkpointer = issue_checkpoints(
+        ledger.clone(),
+        config.ledger.checkpoint_every_seconds,
+        witnesses,
+    );
     let mut background = vec![watcher, checkpointer];
     background.extend(jwt.as_ref().and_then(|jwt| jwt.spawn_refresh()));
     background.extend(tellonce.start_workers());
@@ -288,18 +293,27 @@ async fn open_ledger(config: &Config) -> Result<Arc<Ledger>, StartError> {
 
 /// Issues a checkpoint whenever one is due by age, even when no append
 /// comes along to trigger it.
-fn issue_checkpoints(ledger: Arc<Ledger>, every_seconds: u64) -> tokio::task::JoinHandle<()> {
+fn issue_checkpoints(
+    ledger: Arc<Ledger>,
+    every_seconds: u64,
+    witnesses: Option<crate::ledger::witness::WitnessClient>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker =
             tokio::time::interval(std::time::Duration::from_secs(every_seconds.max(1)));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            let ledger = ledger.clone();
-            match tokio::task::spawn_blocking(move || ledger.checkpoint_if_due()).await {
+            let issuing = ledger.clone();
+            match tokio::task::spawn_blocking(move || issuing.checkpoint_if_due()).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(error)) => tracing::warn!(%error, "checkpoint not issued"),
                 Err(error) => tracing::warn!(%error, "checkpoint task failed"),
+            }
+            if let Some(witnesses) = &witnesses {
+                for error in witnesses.cosign_latest(&ledger).await {
+                    tracing::warn!(%error, "checkpoint not cosigned");
+                }
             }
         }
     })

@@ -167,7 +167,7 @@ impl From<LedgerError> for CosignatureFailure {
 async fn latest_checkpoint(ledger: web::Data<Arc<Ledger>>) -> HttpResponse {
     use actix_web::http::StatusCode;
     let ledger = Arc::clone(ledger.get_ref());
-    match web::block(move || ledger.latest_checkpoint()).await {
+    match web::block(move || ledger.published_checkpoint()).await {
         Ok(Ok(Some(cp))) => {
             let mut response = text(StatusCode::OK, cp.note_with_cosignatures());
             // The checkpoint moves: clients must not cache it beyond a few seconds.
@@ -177,7 +177,10 @@ async fn latest_checkpoint(ledger: web::Data<Arc<Ledger>>) -> HttpResponse {
             );
             response
         }
-        Ok(Ok(None)) => text(StatusCode::NOT_FOUND, "no checkpoint has been issued yet\n"),
+        Ok(Ok(None)) => text(
+            StatusCode::NOT_FOUND,
+            "no checkpoint has yet been cosigned by as many witnesses as ledger.witness_quorum asks\n",
+        ),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "reading the latest checkpoint failed");
             text(

@@ -29,8 +29,24 @@ pub struct LedgerConfig {
     /// the same one.
     pub subject_key_file: Option<PathBuf>,
     /// Witness verifier keys (`name+id+base64`, `cosignature/v1`) whose
-    /// checkpoint cosignatures are accepted and served.
+    /// checkpoint cosignatures are accepted and served when they push them.
     pub witness_keys: Vec<String>,
+    /// Witnesses the hub calls (C2SP tlog-witness `add-checkpoint`) with
+    /// every new checkpoint.
+    pub witnesses: Vec<WitnessConfig>,
+    /// How many witnesses' cosignatures a checkpoint needs before
+    /// `/ledger/checkpoint` serves it; default: every one in `witnesses`.
+    pub witness_quorum: Option<usize>,
+}
+
+/// One witness the hub calls.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessConfig {
+    /// Its verifier key (`name+id+base64`, `cosignature/v1`).
+    pub vkey: String,
+    /// Its submission prefix: the hub posts to `<url>/add-checkpoint`.
+    pub url: String,
 }
 
 impl Default for LedgerConfig {
@@ -44,6 +60,8 @@ impl Default for LedgerConfig {
             max_queued_entries: 50_000,
             subject_key_file: None,
             witness_keys: Vec::new(),
+            witnesses: Vec::new(),
+            witness_quorum: None,
         }
     }
 }

@@ -27,6 +27,7 @@ pub mod rows;
 pub mod subject;
 pub mod tiles;
 pub mod verify;
+pub mod witness;
 
 use std::path::Path;
 
@@ -105,6 +106,8 @@ pub struct LedgerOptions {
     pub max_queued_entries: usize,
     /// Witness keys (`cosignature/v1` vkeys) whose cosignatures are accepted.
     pub witnesses: Vec<NoteVerifier>,
+    /// Cosignatures a checkpoint needs before it is published.
+    pub witness_quorum: usize,
 }
 
 impl Default for LedgerOptions {
@@ -117,6 +120,7 @@ impl Default for LedgerOptions {
             max_payload_bytes: c.max_payload_bytes,
             max_queued_entries: c.max_queued_entries,
             witnesses: Vec::new(),
+            witness_quorum: 0,
         }
     }
 }
@@ -157,6 +161,16 @@ impl Ledger {
         for w in &settings.witness_keys {
             witnesses.push(NoteVerifier::from_vkey(w)?);
         }
+        for w in &settings.witnesses {
+            witnesses.push(NoteVerifier::from_vkey(&w.vkey)?);
+        }
+        let witness_quorum = settings.witness_quorum.unwrap_or(settings.witnesses.len());
+        if witness_quorum > witnesses.len() {
+            return Err(LedgerError::Key(format!(
+                "ledger.witness_quorum is {witness_quorum} but only {} witness keys are configured",
+                witnesses.len()
+            )));
+        }
         let options = LedgerOptions {
             origin: settings.origin.clone(),
             checkpoint_every_entries: settings.checkpoint_every_entries,
@@ -164,6 +178,7 @@ impl Ledger {
             max_payload_bytes: settings.max_payload_bytes,
             max_queued_entries: settings.max_queued_entries,
             witnesses,
+            witness_quorum,
         };
         let (key_path, subject_path) = settings.key_paths(data_dir);
         let size = read::head(&mut *store.get()?)?.size as u64;

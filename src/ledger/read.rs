@@ -344,6 +344,39 @@ impl Ledger {
         row.map(|row| with_cosignatures(&mut conn, row)).transpose()
     }
 
+    /// The newest checkpoint the witness policy lets the hub publish: the
+    /// latest one when no quorum is configured, else the latest with at
+    /// least `witness_quorum` witnesses' cosignatures.
+    pub fn published_checkpoint(&self) -> Result<Option<StoredCheckpoint>, LedgerError> {
+        let quorum = self.options.witness_quorum;
+        if quorum == 0 {
+            return self.latest_checkpoint();
+        }
+        let mut conn = self.store.get()?;
+        let size: Option<i64> = ledger_cosignatures::table
+            .group_by(ledger_cosignatures::tree_size)
+            .having(diesel::dsl::count_star().ge(quorum as i64))
+            .select(ledger_cosignatures::tree_size)
+            .order(ledger_cosignatures::tree_size.desc())
+            .first(&mut *conn)
+            .optional()?;
+        drop(conn);
+        match size {
+            Some(size) => self.checkpoint_at(size as u64),
+            None => Ok(None),
+        }
+    }
+
+    /// The largest tree size `witness` (a vkey) has cosigned, if any.
+    pub fn witnessed_size(&self, witness: &str) -> Result<Option<u64>, LedgerError> {
+        let mut conn = self.store.get()?;
+        let size: Option<i64> = ledger_cosignatures::table
+            .filter(ledger_cosignatures::witness.eq(witness))
+            .select(diesel::dsl::max(ledger_cosignatures::tree_size))
+            .first(&mut *conn)?;
+        Ok(size.map(|s| s as u64))
+    }
+
     /// The checkpoint issued at tree size `tree_size`, if there is one.
     pub fn checkpoint_at(&self, tree_size: u64) -> Result<Option<StoredCheckpoint>, LedgerError> {
         let Ok(size) = i64::try_from(tree_size) else {
