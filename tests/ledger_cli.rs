@@ -459,3 +459,81 @@ fn ledger_commands_read_the_configuration_and_print_the_key() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("tellonce.toml"), "{}", text(&out));
 }
+
+#[test]
+fn export_faults_are_named_at_the_entry_they_concern() {
+    let db = TestDb::sqlite();
+    let ledger = db.ledger_with(|c| c.ledger.checkpoint_every_entries = 1_000_000);
+    let batch: Vec<NewEntry> = (0..1200).map(|n| entry("test.export", n)).collect();
+    ledger.append_batch(batch).unwrap();
+    let key = ledger.verifier().to_vkey();
+    drop(ledger);
+    let file = db.dir.path().join("ledger.jsonl");
+    let out = tellonce(&[
+        "ledger",
+        "export",
+        file.to_str().unwrap(),
+        "--database",
+        &db.url,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let lines: Vec<String> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    // The line of entry `seq`.
+    let at = |seq: u64| {
+        lines
+            .iter()
+            .position(|l| {
+                l.contains("\"type\":\"entry\"") && l.contains(&format!("\"seq\":{seq},"))
+            })
+            .unwrap()
+    };
+    let verify_lines = |lines: &[String]| {
+        let path = db.dir.path().join("edited.jsonl");
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let out = tellonce(&[
+            "ledger",
+            "verify",
+            "--file",
+            path.to_str().unwrap(),
+            "--key",
+            &key,
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        text(&out)
+    };
+    let mut missing = lines.clone();
+    missing.remove(at(800));
+    let said = verify_lines(&missing);
+    assert!(
+        said.contains(
+            "entry 800: entry 800 is missing or out of place: the next entry found is 801"
+        ),
+        "{said}"
+    );
+    let mut twice = lines.clone();
+    twice.insert(at(500) + 1, lines[at(500)].clone());
+    let said = verify_lines(&twice);
+    assert!(
+        said.contains("entry 501: entry 500 appears again"),
+        "{said}"
+    );
+    let mut swapped = lines.clone();
+    swapped.swap(at(300), at(301));
+    let said = verify_lines(&swapped);
+    assert!(
+        said.contains(
+            "entry 300: entry 300 is missing or out of place: the next entry found is 301"
+        ),
+        "{said}"
+    );
+    // Cut short after entry 999: truncated, at the first absent entry.
+    let said = verify_lines(&lines[..=at(999)]);
+    assert!(
+        said.contains("entry 1000: the export is truncated"),
+        "{said}"
+    );
+}

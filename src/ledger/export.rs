@@ -271,12 +271,14 @@ pub fn verify_export(
         let parsed: ExportLine = match serde_json::from_str(&line) {
             Ok(p) => p,
             Err(_) => {
+                // A fault in the entries before the cut is the one to name.
+                verifier.push_flush()?;
                 return Err(truncated(
                     &verifier,
                     promised,
                     format!("line {number} is not a complete record"),
                 )
-                .into())
+                .into());
             }
         };
         match parsed {
@@ -314,6 +316,8 @@ pub fn verify_export(
                 }
             }
             ExportLine::End { size, last_hash } => {
+                // The entries' own faults (one missing, one twice) come first.
+                verifier.push_flush()?;
                 let count = verifier.size();
                 if Some(size) != promised || size != count {
                     return Err(truncated(
@@ -348,5 +352,6 @@ pub fn verify_export(
         }
         .into());
     }
+    verifier.push_flush()?;
     Err(truncated(&verifier, promised, "no end line".into()).into())
 }

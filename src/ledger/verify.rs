@@ -255,12 +255,12 @@ impl ChainVerifier {
             };
             let seq = entry.header.seq;
             if seq != expected {
-                return Err(self.first_fault(Fault::entry(
-                    expected,
-                    format!(
-                        "missing or out of order: found sequence {seq} where {expected} belongs"
-                    ),
-                )));
+                let reason = if seq > expected {
+                    format!("entry {expected} is missing or out of place: the next entry found is {seq}")
+                } else {
+                    format!("entry {seq} appears again where entry {expected} belongs (a duplicate, or entries out of order)")
+                };
+                return Err(self.first_fault(Fault::entry(expected, reason)));
             }
             if let Some(reason) = fault {
                 return Err(self.first_fault(Fault::entry(seq, reason)));
