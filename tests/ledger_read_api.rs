@@ -20,8 +20,8 @@ async fn run(schema: &LedgerSchema, query: &str) -> Value {
     serde_json::to_value(schema.execute(query).await).unwrap()
 }
 
-fn unhex(v: &Value) -> Vec<u8> {
-    hex::decode(v.as_str().unwrap()).unwrap()
+fn unbase64(v: &Value) -> Vec<u8> {
+    BASE64.decode(v.as_str().unwrap()).unwrap()
 }
 
 fn error_code(v: &Value) -> &str {
@@ -52,7 +52,7 @@ async fn graphql_fields(db: TestDb) {
     assert_eq!(e["erased"], false);
     let receipt = Receipt {
         seq: 1,
-        entry_hash: unhex(&e["receipt"]["entryHash"]).try_into().unwrap(),
+        entry_hash: unbase64(&e["receipt"]["entryHash"]).try_into().unwrap(),
         signature: BASE64
             .decode(e["receipt"]["signature"].as_str().unwrap())
             .unwrap()
@@ -107,7 +107,7 @@ async fn graphql_fields(db: TestDb) {
     );
     let q = format!(
         "{{ ledgerEntries(subject: \"{}\") {{ edges {{ node {{ seq subject }} }} }} }}",
-        hex::encode(alice)
+        BASE64.encode(alice)
     );
     let v = run(&schema, &q).await;
     assert_eq!(
@@ -125,19 +125,51 @@ async fn graphql_fields(db: TestDb) {
     // Proofs verify against the served roots.
     let v = run(&schema, "{ inclusionProof(seq: 6, treeSize: 9) { seq treeSize leafHash rootHash hashes } consistencyProof(from: 3, to: 9) { fromRoot toRoot hashes } }").await;
     let p = &v["data"]["inclusionProof"];
-    let hashes: Vec<Vec<u8>> = p["hashes"].as_array().unwrap().iter().map(unhex).collect();
+    let hashes: Vec<Vec<u8>> = p["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(unbase64)
+        .collect();
     verify_inclusion(
         6,
         9,
-        &unhex(&p["leafHash"]),
+        &unbase64(&p["leafHash"]),
         &hashes,
-        &unhex(&p["rootHash"]),
+        &unbase64(&p["rootHash"]),
     )
     .unwrap();
     let c = &v["data"]["consistencyProof"];
-    let hashes: Vec<Vec<u8>> = c["hashes"].as_array().unwrap().iter().map(unhex).collect();
-    verify_consistency(3, 9, &unhex(&c["fromRoot"]), &unhex(&c["toRoot"]), &hashes).unwrap();
+    let hashes: Vec<Vec<u8>> = c["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(unbase64)
+        .collect();
+    verify_consistency(
+        3,
+        9,
+        &unbase64(&c["fromRoot"]),
+        &unbase64(&c["toRoot"]),
+        &hashes,
+    )
+    .unwrap();
     assert_eq!(c["toRoot"], p["rootHash"]);
+
+    // Without a tree size, proofs are for the latest checkpoint (size 8 of
+    // the 10 entries), whose signed root they check against.
+    let v = run(&schema, "{ inclusionProof(seq: 6) { treeSize rootHash } consistencyProof(from: 3) { to toRoot } latestCheckpoint { treeSize rootHash } }").await;
+    assert_eq!(v["data"]["latestCheckpoint"]["treeSize"], 8, "{v}");
+    assert_eq!(v["data"]["inclusionProof"]["treeSize"], 8, "{v}");
+    assert_eq!(v["data"]["consistencyProof"]["to"], 8, "{v}");
+    assert_eq!(
+        v["data"]["inclusionProof"]["rootHash"],
+        v["data"]["latestCheckpoint"]["rootHash"]
+    );
+    assert_eq!(
+        v["data"]["consistencyProof"]["toRoot"],
+        v["data"]["latestCheckpoint"]["rootHash"]
+    );
 
     // Bad input gets BAD_USER_INPUT.
     for q in [
@@ -162,7 +194,7 @@ async fn graphql_fields(db: TestDb) {
     let cp = &v["data"]["latestCheckpoint"];
     assert_eq!(cp["treeSize"], 8, "{v}");
     let parsed = verify_note(cp["note"].as_str().unwrap(), ledger.verifier(), None).unwrap();
-    assert_eq!(hex::encode(parsed.root), cp["rootHash"].as_str().unwrap());
+    assert_eq!(BASE64.encode(parsed.root), cp["rootHash"].as_str().unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread")]

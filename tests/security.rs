@@ -280,7 +280,7 @@ async fn mutations_forwarded_to_departments_are_ledgered() {
         assert_eq!(outcome["payload"]["forwarded"], intent["seq"]);
         let payload = &intent["payload"];
         assert_eq!(payload["subgraph"], "hmrc");
-        assert_eq!(payload["operation_sha256"].as_str().map(str::len), Some(64));
+        assert_eq!(payload["operation_sha256"].as_str().map(str::len), Some(44));
         assert_eq!(payload["fields"][0]["field"], "setCorrespondencePreference");
         let values = payload["fields"][0]["values"].as_object().expect("values");
         assert_eq!(values.len(), 2, "{values:?}");

@@ -137,7 +137,7 @@ fn build(spec: &Ledger) -> Built {
         lines.push(
             serde_json::to_string(&ExportLine::Checkpoint {
                 tree_size: size,
-                root_hash: hex(&root),
+                root_hash: text(&root),
                 note,
             })
             .unwrap(),
@@ -153,11 +153,11 @@ fn build(spec: &Ledger) -> Built {
                 recorded_micros: header.recorded_micros,
                 kind: header.kind,
                 actor: header.actor,
-                subject: header.subject.map(|s| hex(&s)),
-                payload_hash: hex(&header.payload_hash),
-                prev_hash: hex(&header.prev_hash),
-                entry_hash: hex(&entry_hash),
-                signature: hex(&receipt.signature),
+                subject: header.subject.map(|s| text(&s)),
+                payload_hash: text(&header.payload_hash),
+                prev_hash: text(&header.prev_hash),
+                entry_hash: text(&entry_hash),
+                signature: text(&receipt.signature),
                 payload,
             })
             .unwrap(),
@@ -166,7 +166,7 @@ fn build(spec: &Ledger) -> Built {
     lines.push(
         serde_json::to_string(&ExportLine::End {
             size: n as u64,
-            last_hash: if n == 0 { String::new() } else { hex(&prev) },
+            last_hash: if n == 0 { String::new() } else { text(&prev) },
         })
         .unwrap(),
     );
@@ -180,8 +180,9 @@ fn build(spec: &Ledger) -> Built {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The export's encoding of hashes and signatures.
+fn text(bytes: &[u8]) -> String {
+    tellonce::ledger::encoding::encode(bytes)
 }
 
 fn scratch_path() -> PathBuf {

@@ -17,7 +17,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 
 use crate::error_code::ErrorCode;
-use crate::ledger::{self, EntryFilter, Ledger, LedgerError};
+use crate::ledger::{self, encoding, EntryFilter, Ledger, LedgerError};
 
 /// Entries per page when `first` is not given.
 const DEFAULT_PAGE: i64 = 20;
@@ -33,7 +33,9 @@ fn bad_input(message: impl Into<String>) -> async_graphql::Error {
 fn ledger_error(e: LedgerError) -> async_graphql::Error {
     match e {
         LedgerError::BeyondTreeSize { .. } | LedgerError::Proof(_) => bad_input(e.to_string()),
-        LedgerError::NotFound(_) => coded(e.to_string(), ErrorCode::NotFound),
+        LedgerError::NotFound(_) | LedgerError::NoCheckpoint => {
+            coded(e.to_string(), ErrorCode::NotFound)
+        }
         LedgerError::Busy { .. } => coded(e.to_string(), ErrorCode::RateLimited),
         other => {
             tracing::error!(error = %other, "ledger read failed");
@@ -58,8 +60,8 @@ where
         .map_err(ledger_error)
 }
 
-fn hexes(hashes: &[ledger::Hash]) -> Vec<String> {
-    hashes.iter().map(hex::encode).collect()
+fn encoded(hashes: &[ledger::Hash]) -> Vec<String> {
+    hashes.iter().map(|h| encoding::encode(h)).collect()
 }
 
 /// A signed receipt: sequence, entry hash, the hub's Ed25519 signature over both.
@@ -74,7 +76,7 @@ impl From<&ledger::Receipt> for LedgerReceipt {
     fn from(r: &ledger::Receipt) -> Self {
         LedgerReceipt {
             seq: r.seq as i64,
-            entry_hash: hex::encode(r.entry_hash),
+            entry_hash: encoding::encode(&r.entry_hash),
             signature: BASE64.encode(r.signature),
         }
     }
@@ -111,16 +113,16 @@ impl From<ledger::Entry> for LedgerEntry {
             recorded_at: e.header.recorded_at(),
             kind: e.header.kind.clone(),
             actor: e.header.actor.clone(),
-            subject: e.header.subject.map(hex::encode),
-            payload_hash: hex::encode(e.header.payload_hash),
-            prev_hash: hex::encode(e.header.prev_hash),
-            entry_hash: hex::encode(e.entry_hash),
+            subject: e.header.subject.map(|s| encoding::encode(&s)),
+            payload_hash: encoding::encode(&e.header.payload_hash),
+            prev_hash: encoding::encode(&e.header.prev_hash),
+            entry_hash: encoding::encode(&e.entry_hash),
             signature: BASE64.encode(&e.signature),
             erased: e.payload.is_none(),
             payload,
             receipt: LedgerReceipt {
                 seq: e.header.seq as i64,
-                entry_hash: hex::encode(e.entry_hash),
+                entry_hash: encoding::encode(&e.entry_hash),
                 signature: BASE64.encode(&e.signature),
             },
         }
@@ -222,15 +224,13 @@ impl LedgerQuery {
                 ledger::read::MAX_PAGE
             )));
         }
-        let subject = match subject {
-            None => None,
-            Some(s) => Some(
-                hex::decode(&s)
-                    .ok()
-                    .and_then(|b| <ledger::Hash>::try_from(b.as_slice()).ok())
-                    .ok_or_else(|| bad_input("subject must be a 64-digit hex subject hash"))?,
-            ),
-        };
+        let subject =
+            match subject {
+                None => None,
+                Some(s) => Some(encoding::decode_hash(&s).ok_or_else(|| {
+                    bad_input("subject must be a subject hash: 32 bytes in base64")
+                })?),
+            };
         let filter = EntryFilter {
             after,
             first: first as usize,
@@ -264,7 +264,7 @@ impl LedgerQuery {
         let cp = with_ledger(ctx, |l| l.latest_checkpoint()).await?;
         Ok(cp.map(|c| Checkpoint {
             tree_size: c.tree_size as i64,
-            root_hash: hex::encode(c.root_hash),
+            root_hash: encoding::encode(&c.root_hash),
             issued_at: c.issued_at,
             note: c.note_with_cosignatures(),
             cosignatures: c.cosignatures,
@@ -272,7 +272,8 @@ impl LedgerQuery {
     }
 
     /// The inclusion proof of entry `seq` in the tree of `treeSize` entries
-    /// (default: the current size).
+    /// (default: the latest published checkpoint's size, so the proof checks
+    /// against a signed root). Hashes are base64.
     async fn inclusion_proof(
         &self,
         ctx: &Context<'_>,
@@ -285,14 +286,15 @@ impl LedgerQuery {
         Ok(InclusionProof {
             seq: p.seq as i64,
             tree_size: p.tree_size as i64,
-            entry_hash: hex::encode(p.entry_hash),
-            leaf_hash: hex::encode(p.leaf_hash),
-            root_hash: hex::encode(p.root_hash),
-            hashes: hexes(&p.hashes),
+            entry_hash: encoding::encode(&p.entry_hash),
+            leaf_hash: encoding::encode(&p.leaf_hash),
+            root_hash: encoding::encode(&p.root_hash),
+            hashes: encoded(&p.hashes),
         })
     }
 
-    /// The consistency proof from tree size `from` to `to` (default: the current size).
+    /// The consistency proof from tree size `from` to `to` (default: the
+    /// latest published checkpoint's size). Hashes are base64.
     async fn consistency_proof(
         &self,
         ctx: &Context<'_>,
@@ -305,9 +307,9 @@ impl LedgerQuery {
         Ok(ConsistencyProof {
             from: p.from as i64,
             to: p.to as i64,
-            from_root: hex::encode(p.from_root),
-            to_root: hex::encode(p.to_root),
-            hashes: hexes(&p.hashes),
+            from_root: encoding::encode(&p.from_root),
+            to_root: encoding::encode(&p.to_root),
+            hashes: encoded(&p.hashes),
         })
     }
 }

@@ -18,7 +18,7 @@ use crate::error_code::ErrorCode;
 use crate::gateway::{
     AuditTicket, ForwardedMutation, GraphQLError, MutationAudit, MutationOutcome, RequestContext,
 };
-use crate::ledger::{Ledger, LedgerError, NewEntry};
+use crate::ledger::{encoding, Ledger, LedgerError, NewEntry};
 
 /// The entry written before a forwarded mutation is sent.
 pub const FORWARDED_KIND: &str = "gateway.mutation.forwarded";
@@ -60,14 +60,14 @@ impl MutationLedger {
                         });
                     }
                     let keyed = self.ledger.subject_hash(&format!("value:{value}"));
-                    values.insert(path.clone(), Json::String(hex::encode(keyed)));
+                    values.insert(path.clone(), Json::String(encoding::encode(&keyed)));
                 }
                 json!({ "field": field.field, "values": values })
             })
             .collect();
         let mut payload = json!({
             "subgraph": mutation.subgraph,
-            "operation_sha256": hex::encode(Sha256::digest(mutation.operation.as_bytes())),
+            "operation_sha256": encoding::encode(&Sha256::digest(mutation.operation.as_bytes())),
             "request_id": &*mutation.context.request_id,
             "fields": fields,
         });

@@ -114,7 +114,7 @@ impl From<LifeEventReceipt> for ReceiptObject {
         ReceiptObject {
             event_id: ID(r.event_id),
             ledger_seq: r.ledger_seq as i64,
-            entry_hash: hex::encode(r.entry_hash),
+            entry_hash: crate::ledger::encoding::encode(&r.entry_hash),
             signature: BASE64.encode(r.signature),
             departments: r.departments,
         }
@@ -213,7 +213,7 @@ impl LifeEventObject {
         self.0.event.ledger_seq
     }
     async fn entry_hash(&self) -> String {
-        hex::encode(&self.0.event.entry_hash)
+        crate::ledger::encoding::encode(&self.0.event.entry_hash)
     }
     async fn departments(&self) -> Vec<String> {
         crate::tellonce::submit::split_departments(&self.0.event.departments)

@@ -246,7 +246,7 @@ fn run_verify(args: &VerifyArgs, config: &Config) -> Result<LedgerExit, LedgerCl
                 summary.entries,
                 summary.checkpoints,
                 summary.erased,
-                hex::encode(summary.root)
+                super::encoding::encode(&summary.root)
             );
             Ok(LedgerExit::Sound)
         }

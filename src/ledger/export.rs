@@ -2,14 +2,17 @@
 //!
 //! An export is one JSON object per line, in this order:
 //!
-//! 1. `{"type":"header","format":"tellonce-ledger-export/1","origin":…,"size":N}`
-//! 2. one `{"type":"checkpoint","treeSize":…,"rootHash":hex,"note":…}` per
+//! 1. `{"type":"header","format":"tellonce-ledger-export/2","origin":…,"size":N}`
+//! 2. one `{"type":"checkpoint","treeSize":…,"rootHash":b64,"note":…}` per
 //!    checkpoint covering at most `N` entries, smallest first;
 //! 3. one `{"type":"entry","seq":…,"recordedMicros":…,"kind":…,"actor":…,
-//!    "subject":hex|null,"payloadHash":hex,"prevHash":hex,"entryHash":hex,
-//!    "signature":hex,"payload":string|null}` per entry, `seq` 0 to `N-1`
+//!    "subject":b64|null,"payloadHash":b64,"prevHash":b64,"entryHash":b64,
+//!    "signature":b64,"payload":string|null}` per entry, `seq` 0 to `N-1`
 //!    (`payload` is the stored JSON text, `null` once erased);
-//! 4. `{"type":"end","size":N,"lastHash":hex}`.
+//! 4. `{"type":"end","size":N,"lastHash":b64}`.
+//!
+//! Hashes and signatures are standard base64, as everywhere in the ledger
+//! (see [`super::encoding`]).
 //!
 //! A file that stops early (no end line, fewer entries than the header
 //! promises, a last line cut short) fails verification as truncated.
@@ -20,6 +23,7 @@ use std::path::Path;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::encoding;
 use super::entry::{Entry, EntryHeader};
 use super::keys::NoteVerifier;
 use super::merkle::Hash;
@@ -30,7 +34,7 @@ use crate::store::schema::{ledger_checkpoints, ledger_entries, ledger_head};
 use crate::store::{AnyConnection, Store};
 
 /// The format name in the header line.
-pub const FORMAT: &str = "tellonce-ledger-export/1";
+pub const FORMAT: &str = "tellonce-ledger-export/2";
 const PAGE: i64 = 8192;
 
 /// One line of an export.
@@ -96,11 +100,11 @@ fn entry_line(row: EntryRow, payload: Option<String>) -> ExportLine {
         recorded_micros: row.recorded_micros,
         kind: row.kind,
         actor: row.actor,
-        subject: row.subject.map(hex::encode),
-        payload_hash: hex::encode(row.payload_hash),
-        prev_hash: hex::encode(row.prev_hash),
-        entry_hash: hex::encode(row.entry_hash),
-        signature: hex::encode(row.signature),
+        subject: row.subject.map(|s| encoding::encode(&s)),
+        payload_hash: encoding::encode(&row.payload_hash),
+        prev_hash: encoding::encode(&row.prev_hash),
+        entry_hash: encoding::encode(&row.entry_hash),
+        signature: encoding::encode(&row.signature),
         payload,
     }
 }
@@ -138,7 +142,7 @@ pub fn export_store(store: &Store, origin: &str, path: &Path) -> Result<u64, Exp
         write(
             &ExportLine::Checkpoint {
                 tree_size: cp.tree_size.max(0) as u64,
-                root_hash: hex::encode(cp.root_hash),
+                root_hash: encoding::encode(&cp.root_hash),
                 note: cp.note,
             },
             &mut out,
@@ -167,19 +171,13 @@ pub fn export_store(store: &Store, origin: &str, path: &Path) -> Result<u64, Exp
     write(
         &ExportLine::End {
             size: size as u64,
-            last_hash: hex::encode(last_hash),
+            last_hash: encoding::encode(&last_hash),
         },
         &mut out,
     )?;
     let file = out.into_inner().map_err(|e| werr(e.into_error()))?;
     file.sync_all().map_err(werr)?;
     Ok(size as u64)
-}
-
-fn hex_hash(text: &str) -> Option<Hash> {
-    hex::decode(text)
-        .ok()
-        .and_then(|b| <Hash>::try_from(b.as_slice()).ok())
 }
 
 fn line_entry(line: ExportLine) -> Option<EntryRecord> {
@@ -206,20 +204,20 @@ fn line_entry(line: ExportLine) -> Option<EntryRecord> {
     };
     let subject = match subject {
         None => None,
-        Some(s) => match hex_hash(&s) {
+        Some(s) => match encoding::decode_hash(&s) {
             Some(h) => Some(h),
-            None => return bad("subject is not a 32-byte hex hash"),
+            None => return bad("subject is not a 32-byte base64 hash"),
         },
     };
     let (Some(payload_hash), Some(prev_hash), Some(entry_hash)) = (
-        hex_hash(&payload_hash),
-        hex_hash(&prev_hash),
-        hex_hash(&entry_hash),
+        encoding::decode_hash(&payload_hash),
+        encoding::decode_hash(&prev_hash),
+        encoding::decode_hash(&entry_hash),
     ) else {
-        return bad("a hash is not 32 bytes of hex");
+        return bad("a hash is not 32 bytes of base64");
     };
-    let Ok(signature) = hex::decode(signature) else {
-        return bad("signature is not hex");
+    let Some(signature) = encoding::decode(&signature) else {
+        return bad("signature is not base64");
     };
     Some(EntryRecord::Entry(Entry {
         header: EntryHeader {
@@ -304,7 +302,7 @@ pub fn verify_export(
                 root_hash,
                 note,
             } => {
-                let root = hex_hash(&root_hash).unwrap_or([0u8; 32]);
+                let root = encoding::decode_hash(&root_hash).unwrap_or([0u8; 32]);
                 verifier.add_checkpoint(tree_size, root, note)?;
             }
             entry @ ExportLine::Entry { .. } => {
@@ -327,7 +325,7 @@ pub fn verify_export(
                     )
                     .into());
                 }
-                ended = Some((number, hex_hash(&last_hash)));
+                ended = Some((number, encoding::decode_hash(&last_hash)));
             }
         }
     }

@@ -18,6 +18,7 @@ pub mod append;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
+pub mod encoding;
 pub mod entry;
 pub mod export;
 pub mod keys;
@@ -72,6 +73,8 @@ pub enum LedgerError {
     Busy { queued: usize, limit: usize },
     #[error("the ledger commit that held these entries failed unexpectedly; nothing was recorded, retry")]
     CommitAborted,
+    #[error("no checkpoint is published yet to prove against: name a tree size")]
+    NoCheckpoint,
     #[error("storage: {0}")]
     Storage(String),
 }

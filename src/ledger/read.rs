@@ -390,13 +390,26 @@ impl Ledger {
         row.map(|row| with_cosignatures(&mut conn, row)).transpose()
     }
 
+    /// The size proofs are for when the caller names none: the latest
+    /// published checkpoint's, so the proof checks against a signed root.
+    fn default_proof_size(&self, tree_size: Option<u64>) -> Result<Option<u64>, LedgerError> {
+        match tree_size {
+            Some(size) => Ok(Some(size)),
+            None => match self.published_checkpoint()? {
+                Some(checkpoint) => Ok(Some(checkpoint.tree_size)),
+                None => Err(LedgerError::NoCheckpoint),
+            },
+        }
+    }
+
     /// The inclusion proof of entry `seq` in the tree of `tree_size` entries
-    /// (the current size when `None`).
+    /// (the latest published checkpoint's size when `None`).
     pub fn inclusion_proof(
         &self,
         seq: u64,
         tree_size: Option<u64>,
     ) -> Result<InclusionProof, LedgerError> {
+        let tree_size = self.default_proof_size(tree_size)?;
         let mut conn = self.store.get()?;
         let size = self.size_covering(&mut conn, tree_size)?;
         let tree_size = tree_size.unwrap_or(size);
@@ -432,12 +445,13 @@ impl Ledger {
     }
 
     /// The consistency proof between two tree sizes (`to` defaults to the
-    /// current size).
+    /// latest published checkpoint's size).
     pub fn consistency_proof(
         &self,
         from: u64,
         to: Option<u64>,
     ) -> Result<ConsistencyProof, LedgerError> {
+        let to = self.default_proof_size(to)?;
         let mut conn = self.store.get()?;
         let size = self.size_covering(&mut conn, to.map(|to| to.max(from)))?;
         let to = to.unwrap_or(size);
