@@ -172,12 +172,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let signals = tellonce::server::ShutdownSignals::install()
         .context("cannot listen for SIGINT and SIGTERM")?;
     let hub = tellonce::server::start(&config).await?;
-    println!("tellonce hub serving {}", hub.graphql_url());
-    println!(
-        "ledger verifier key: {} (tiles and checkpoint under {}/ledger)",
-        hub.ledger.verifier().to_vkey(),
-        hub.base_url()
-    );
+    {
+        // Whoever started us may stop reading after the first line: a
+        // closed pipe must not stop the hub.
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "tellonce hub serving {}", hub.graphql_url());
+        let _ = writeln!(
+            out,
+            "ledger verifier key: {} (tiles and checkpoint under {}/ledger)",
+            hub.ledger.verifier().to_vkey(),
+            hub.base_url()
+        );
+        let _ = out.flush();
+    }
     hub.serve_until(signals)
         .await
         .context("the HTTP server failed")?;

@@ -163,8 +163,8 @@ impl NodeCache {
 
 /// The hashes of the subtrees `ids`, keyed by node, and the entry hashes
 /// read on the way, keyed by sequence: cached ones from `cache`, stored
-/// ones from the nodes table in one query, and each lower one recomputed
-/// from the (at most eight) entry hashes it covers, read in a second query.
+/// ones from the nodes table, and each lower one recomputed from the (at
+/// most eight) entry hashes it covers, both read by [`read_hashes`].
 /// A node whose rows are missing is left out (`fold_ranges` names it).
 fn load_nodes(
     conn: &mut AnyConnection,
@@ -175,17 +175,7 @@ fn load_nodes(
     let missing = cache.take_known(ids, &mut nodes);
     let (stored, low): (Vec<NodeId>, Vec<NodeId>) = missing.iter().partition(|id| id.is_stored());
     let mut found: Vec<(NodeId, Hash)> = Vec::with_capacity(missing.len());
-    if !stored.is_empty() {
-        let keys: Vec<i64> = stored.iter().map(|id| id.key()).collect();
-        let rows: Vec<(i64, Vec<u8>)> = ledger_nodes::table
-            .filter(ledger_nodes::id.eq_any(&keys))
-            .select((ledger_nodes::id, ledger_nodes::hash))
-            .load(conn)?;
-        found.extend(
-            rows.into_iter()
-                .map(|(k, h)| (NodeId::from_key(k), hash_column(&h))),
-        );
-    }
+    let keys: Vec<i64> = stored.iter().map(|id| id.key()).collect();
     let mut seqs: Vec<i64> = low
         .iter()
         .flat_map(|id| id.leaves())
@@ -193,17 +183,18 @@ fn load_nodes(
         .collect();
     seqs.sort_unstable();
     seqs.dedup();
+    let (node_rows, entry_rows) = read_hashes(conn, &keys, &seqs)?;
+    found.extend(
+        node_rows
+            .into_iter()
+            .map(|(k, h)| (NodeId::from_key(k), hash_column(&h))),
+    );
     let mut entry_hashes = HashMap::with_capacity(seqs.len());
-    if !seqs.is_empty() {
-        let rows: Vec<(i64, Vec<u8>)> = ledger_entries::table
-            .filter(ledger_entries::seq.eq_any(&seqs))
-            .select((ledger_entries::seq, ledger_entries::entry_hash))
-            .load(conn)?;
-        entry_hashes.extend(
-            rows.into_iter()
-                .map(|(seq, h)| (seq as u64, hash_column(&h))),
-        );
-    }
+    entry_hashes.extend(
+        entry_rows
+            .into_iter()
+            .map(|(seq, h)| (seq as u64, hash_column(&h))),
+    );
     for id in low {
         let leaves: Option<Vec<Hash>> = id
             .leaves()
@@ -216,6 +207,63 @@ fn load_nodes(
     cache.remember(found.iter().copied());
     nodes.extend(found);
     Ok((nodes, entry_hashes))
+}
+
+/// Hash columns by node key or sequence.
+type KeyedRows = Vec<(i64, Vec<u8>)>;
+
+/// Stored subtree hashes by key and entry hashes by sequence: on
+/// PostgreSQL in one round trip (a proof is latency-bound there), on
+/// SQLite, which is in process, in two plain queries.
+fn read_hashes(
+    conn: &mut AnyConnection,
+    keys: &[i64],
+    seqs: &[i64],
+) -> Result<(KeyedRows, KeyedRows), LedgerError> {
+    if let AnyConnection::Postgres(pg) = conn {
+        #[derive(QueryableByName)]
+        struct KeyedHash {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            k: i64,
+            #[diesel(sql_type = diesel::sql_types::Binary)]
+            h: Vec<u8>,
+        }
+        if keys.is_empty() && seqs.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        // Entry rows come back under negative keys (-1 - seq): node keys
+        // are never negative.
+        let rows: Vec<KeyedHash> = diesel::sql_query(
+            "SELECT id AS k, hash AS h FROM ledger_nodes WHERE id = ANY($1) \
+             UNION ALL SELECT -1 - seq AS k, entry_hash AS h FROM ledger_entries WHERE seq = ANY($2)",
+        )
+        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(keys)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(seqs)
+        .load(pg)?;
+        let (nodes, entries): (Vec<KeyedHash>, Vec<KeyedHash>) =
+            rows.into_iter().partition(|r| r.k >= 0);
+        return Ok((
+            nodes.into_iter().map(|r| (r.k, r.h)).collect(),
+            entries.into_iter().map(|r| (-1 - r.k, r.h)).collect(),
+        ));
+    }
+    let nodes = if keys.is_empty() {
+        Vec::new()
+    } else {
+        ledger_nodes::table
+            .filter(ledger_nodes::id.eq_any(keys))
+            .select((ledger_nodes::id, ledger_nodes::hash))
+            .load(conn)?
+    };
+    let entries = if seqs.is_empty() {
+        Vec::new()
+    } else {
+        ledger_entries::table
+            .filter(ledger_entries::seq.eq_any(seqs))
+            .select((ledger_entries::seq, ledger_entries::entry_hash))
+            .load(conn)?
+    };
+    Ok((nodes, entries))
 }
 
 /// A stored checkpoint with its witness cosignature lines.
