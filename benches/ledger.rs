@@ -1,6 +1,8 @@
 //! Ledger figures: appends per second on SQLite and PostgreSQL (signed
 //! receipts, checkpoints every 10,000 entries, batched and group-committed),
-//! inclusion-proof time at 1 M entries, verify throughput.
+//! inclusion-proof time at 1 M entries, tiles read per second (from the
+//! ledger, and served over HTTP to wrk), a tlog-tiles client verifying an
+//! inclusion proof from tiles alone, verify throughput.
 //!
 //! Run: `cargo bench --bench ledger` (PostgreSQL at 127.0.0.1:5432, trust auth;
 //! set `LEDGER_BENCH_ENTRIES` to change the 1 M).
@@ -108,6 +110,87 @@ fn signature_costs() {
     );
 }
 
+/// Tiles: read from the ledger, served over HTTP (wrk, when installed),
+/// and a client's inclusion proof computed from tiles alone and verified.
+fn tiles(ledger: &Arc<Ledger>, size: u64) {
+    use tellonce::ledger::merkle::{leaf_hash, verify_inclusion};
+    use tellonce::ledger::tiles::{TileId, TileKind, TileReader, TILE_WIDTH};
+    let backend = if ledger.store().url().starts_with("postgres") { "postgres" } else { "sqlite  " };
+    let full_tiles = size / TILE_WIDTH;
+    let rounds = 5_000u64;
+    let start = Instant::now();
+    for i in 0..rounds {
+        let id = TileId {
+            kind: TileKind::Hashes { level: 0 },
+            index: (i * 7919) % full_tiles,
+            partial: None,
+        };
+        std::hint::black_box(ledger.tile(&id).expect("tile").expect("full tile"));
+    }
+    let rate = rounds as f64 / start.elapsed().as_secs_f64();
+    println!("{backend} level-0 tiles read from the ledger: {rate:>10.0} tiles/s");
+
+    // A client holding a checkpoint of `size`: fetches the tiles it needs
+    // (each proof from a fresh client, so nothing is reused between proofs)
+    // and verifies the entry's inclusion.
+    let root = ledger.inclusion_proof(0, Some(size)).expect("root").root_hash;
+    let proofs = 2_000u64;
+    let start = Instant::now();
+    for i in 0..proofs {
+        let index = (i * 104_729) % size;
+        let mut reader = TileReader::new(size, |id: &TileId| ledger.tile(id).ok().flatten());
+        let path = reader.inclusion_path(index).expect("path from tiles");
+        let entry = ledger.entry(index).expect("entry").expect("present");
+        verify_inclusion(index, size, &leaf_hash(&entry.entry_hash), &path, &root)
+            .expect("inclusion verifies");
+    }
+    let per = start.elapsed().as_secs_f64() / proofs as f64 * 1e6;
+    println!("{backend} client inclusion proof from tiles at {size} entries (tiles read, path computed, verified): {per:>8.1} µs/proof");
+
+    // Over HTTP: one full level-0 tile and one level-1 tile, served by the
+    // hub's ledger routes to wrk (2 threads, 32 connections, 5 s each).
+    if std::process::Command::new("wrk").arg("--version").output().is_err() {
+        println!("{backend} tiles over HTTP: not measured (wrk is not installed)");
+        return;
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let served = ledger.clone();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let data = actix_web::web::Data::new(served);
+            let server = actix_web::HttpServer::new(move || {
+                actix_web::App::new()
+                    .app_data(data.clone())
+                    .configure(tellonce::http::ledger::configure)
+            })
+            .workers(2)
+            .bind("127.0.0.1:0")
+            .expect("bind");
+            let _ = tx.send((server.addrs()[0], ()));
+            let _ = server.run().await;
+        })
+    });
+    let (addr, ()) = rx.recv().expect("server address");
+    let paths = [
+        format!("tile/0/{}", tellonce::ledger::tiles::encode_index(full_tiles / 2)),
+        "tile/1/000".to_string(),
+    ];
+    for path in paths {
+        let url = format!("http://{addr}/ledger/{path}");
+        let out = std::process::Command::new("wrk")
+            .args(["-t2", "-c32", "-d5s", &url])
+            .output()
+            .expect("run wrk");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let rate = text
+            .lines()
+            .find(|l| l.starts_with("Requests/sec:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or("n/a");
+        println!("{backend} tiles served over HTTP ({path}): {rate:>10} tiles/s");
+    }
+}
+
 fn main() {
     signature_costs();
     let total: u64 = std::env::var("LEDGER_BENCH_ENTRIES")
@@ -152,6 +235,8 @@ fn main() {
     let per = start.elapsed().as_secs_f64() / rounds as f64 * 1e6;
     println!("sqlite   consistency proof at {size} entries: {per:>8.1} µs/proof");
 
+    tiles(&ledger, size);
+
     // Verify the whole ledger.
     let start = Instant::now();
     let summary =
@@ -185,6 +270,7 @@ fn main() {
             let rate = group_committed(&ledger, 64, 200);
             println!("postgres group-committed append (64 threads x 200): {rate:>10.0} entries/s");
             let size = ledger.size().expect("size");
+            tiles(&ledger, size);
             for pass in ["cold", "warm"] {
                 let start = Instant::now();
                 for i in 0..5_000u64 {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use tellonce::ledger::checkpoint::verify_note;
 use tellonce::ledger::merkle::{leaf_hash, node_hash, verify_inclusion, Hash};
-use tellonce::ledger::tiles::{encode_index, partial_width, TILE_WIDTH};
+use tellonce::ledger::tiles::{encode_index, partial_width, TileId, TileReader, TILE_WIDTH};
 use tellonce::ledger::NoteVerifier;
 
 use support::{entry, TestDb};
@@ -172,8 +172,12 @@ async fn tiles_rebuild_every_root_and_proof(db: TestDb) {
         let (mut client, root) = TileClient::open(base.clone(), &key).await;
         assert_eq!(client.tree_size, size);
         assert_eq!(client.range(0, size).await, root, "root at size {size}");
+        // The library's reader, from the same tiles, agrees.
+        let mut reader = TileReader::new(size, |id: &TileId| ledger.tile(id).ok().flatten());
+        assert_eq!(reader.root().unwrap(), root);
         for index in [0, size / 3, size / 2, size - 1] {
             let path = client.inclusion_path(index).await;
+            assert_eq!(reader.inclusion_path(index).unwrap(), path);
             let proof = ledger.inclusion_proof(index, Some(size)).unwrap();
             assert_eq!(path, proof.hashes, "proof of {index} at size {size}");
             let entry_hash = client.entry_hash(index).await;

@@ -13,7 +13,7 @@
 
 use diesel::prelude::*;
 
-use super::merkle::{leaf_hash, NodeId, MAX_LEAVES};
+use super::merkle::{leaf_hash, Hash, NodeId, MAX_LEAVES};
 use super::rows::hash_column;
 use super::{Ledger, LedgerError};
 use crate::store::schema::{ledger_entries, ledger_nodes};
@@ -24,14 +24,14 @@ pub const TILE_WIDTH: u64 = 256;
 pub const MAX_TILE_LEVEL: u8 = 63;
 
 /// Which tile: a level of the hash tree, or the entry bundles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TileKind {
     Hashes { level: u8 },
     Entries,
 }
 
 /// One tile or entry bundle, as its path names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TileId {
     pub kind: TileKind,
     pub index: u64,
@@ -256,6 +256,115 @@ impl Ledger {
             }
         }
         Ok(Some(out))
+    }
+}
+
+/// What a tlog-tiles client computes from tiles alone, for a tree of
+/// `size` leaves (a verified checkpoint's): any range's RFC 6962 hash and
+/// any entry's audit path. `fetch` gets one tile (full, or partial at the
+/// checkpoint's width), each at most once.
+pub struct TileReader<F> {
+    size: u64,
+    fetch: F,
+    tiles: std::collections::HashMap<TileId, Vec<u8>>,
+}
+
+/// A tile the reader needed and could not get, or got malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("tile {0} is missing or malformed")]
+pub struct MissingTile(pub String);
+
+impl<F: FnMut(&TileId) -> Option<Vec<u8>>> TileReader<F> {
+    pub fn new(size: u64, fetch: F) -> Self {
+        TileReader {
+            size,
+            fetch,
+            tiles: std::collections::HashMap::new(),
+        }
+    }
+
+    /// The tile of `level` holding hash `index` of that level.
+    fn hash_at(&mut self, level: u8, index: u64) -> Result<Hash, MissingTile> {
+        let tile_index = index / TILE_WIDTH;
+        let full = (tile_index + 1) * TILE_WIDTH <= hashes_at_level(self.size, level);
+        let id = TileId {
+            kind: TileKind::Hashes { level },
+            index: tile_index,
+            partial: if full {
+                None
+            } else {
+                u8::try_from(partial_width(self.size, level)).ok()
+            },
+        };
+        if !self.tiles.contains_key(&id) {
+            let bytes = (self.fetch)(&id)
+                .filter(|b| b.len() as u64 == id.width() * 32)
+                .ok_or_else(|| MissingTile(id.path()))?;
+            self.tiles.insert(id, bytes);
+        }
+        let at = (index % TILE_WIDTH) as usize * 32;
+        self.tiles
+            .get(&id)
+            .and_then(|t| t.get(at..at + 32))
+            .and_then(|h| Hash::try_from(h).ok())
+            .ok_or_else(|| MissingTile(id.path()))
+    }
+
+    /// The hash of the perfect subtree of `2^height` leaves from `start`.
+    fn perfect(&mut self, start: u64, height: u32) -> Result<Hash, MissingTile> {
+        let level = (height / 8) as u8;
+        let first = start >> (8 * u32::from(level));
+        let mut hashes = (0..1u64 << (height % 8))
+            .map(|i| self.hash_at(level, first + i))
+            .collect::<Result<Vec<_>, _>>()?;
+        while hashes.len() > 1 {
+            hashes = hashes
+                .chunks(2)
+                .map(|pair| super::merkle::node_hash(&pair[0], &pair[1]))
+                .collect();
+        }
+        Ok(hashes[0])
+    }
+
+    /// RFC 6962 MTH of leaves `start..end` (`start < end <= size`).
+    pub fn range_hash(&mut self, start: u64, end: u64) -> Result<Hash, MissingTile> {
+        let n = end - start;
+        if n.is_power_of_two() && start.is_multiple_of(n) {
+            return self.perfect(start, n.trailing_zeros());
+        }
+        let k = 1u64 << (63 - (n - 1).leading_zeros());
+        let left = self.range_hash(start, start + k)?;
+        let right = self.range_hash(start + k, end)?;
+        Ok(super::merkle::node_hash(&left, &right))
+    }
+
+    /// The tree's root.
+    pub fn root(&mut self) -> Result<Hash, MissingTile> {
+        if self.size == 0 {
+            return Ok(super::merkle::empty_root());
+        }
+        self.range_hash(0, self.size)
+    }
+
+    /// The audit path of leaf `index`, leaf first, as RFC 6962 orders it.
+    pub fn inclusion_path(&mut self, index: u64) -> Result<Vec<Hash>, MissingTile> {
+        let (mut start, mut end) = (0, self.size);
+        let mut siblings = Vec::new();
+        while end - start > 1 {
+            let k = 1u64 << (63 - (end - start - 1).leading_zeros());
+            if index < start + k {
+                siblings.push((start + k, end));
+                end = start + k;
+            } else {
+                siblings.push((start, start + k));
+                start += k;
+            }
+        }
+        siblings
+            .into_iter()
+            .rev()
+            .map(|(from, to)| self.range_hash(from, to))
+            .collect()
     }
 }
 
