@@ -115,7 +115,11 @@ fn signature_costs() {
 fn tiles(ledger: &Arc<Ledger>, size: u64) {
     use tellonce::ledger::merkle::{leaf_hash, verify_inclusion};
     use tellonce::ledger::tiles::{TileId, TileKind, TileReader, TILE_WIDTH};
-    let backend = if ledger.store().url().starts_with("postgres") { "postgres" } else { "sqlite  " };
+    let backend = if ledger.store().url().starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite  "
+    };
     let full_tiles = size / TILE_WIDTH;
     let rounds = 5_000u64;
     let start = Instant::now();
@@ -133,7 +137,10 @@ fn tiles(ledger: &Arc<Ledger>, size: u64) {
     // A client holding a checkpoint of `size`: fetches the tiles it needs
     // (each proof from a fresh client, so nothing is reused between proofs)
     // and verifies the entry's inclusion.
-    let root = ledger.inclusion_proof(0, Some(size)).expect("root").root_hash;
+    let root = ledger
+        .inclusion_proof(0, Some(size))
+        .expect("root")
+        .root_hash;
     let proofs = 2_000u64;
     let start = Instant::now();
     for i in 0..proofs {
@@ -149,7 +156,11 @@ fn tiles(ledger: &Arc<Ledger>, size: u64) {
 
     // Over HTTP: one full level-0 tile and one level-1 tile, served by the
     // hub's ledger routes to wrk (2 threads, 32 connections, 5 s each).
-    if std::process::Command::new("wrk").arg("--version").output().is_err() {
+    if std::process::Command::new("wrk")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         println!("{backend} tiles over HTTP: not measured (wrk is not installed)");
         return;
     }
@@ -172,7 +183,10 @@ fn tiles(ledger: &Arc<Ledger>, size: u64) {
     });
     let (addr, ()) = rx.recv().expect("server address");
     let paths = [
-        format!("tile/0/{}", tellonce::ledger::tiles::encode_index(full_tiles / 2)),
+        format!(
+            "tile/0/{}",
+            tellonce::ledger::tiles::encode_index(full_tiles / 2)
+        ),
         "tile/1/000".to_string(),
     ];
     for path in paths {

@@ -225,6 +225,37 @@ async fn tiles_rebuild_every_root_and_proof(db: TestDb) {
     ] {
         assert_eq!(status(path).await, 404, "{path}");
     }
+    // The one-step verifier: `tellonce ledger check-entry` with the key alone.
+    let check = |seq: &str, key: String| {
+        let url = base.trim_end_matches("/ledger").to_string();
+        let seq = seq.to_string();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_tellonce"))
+                .args(["ledger", "check-entry", &seq, "--url", &url, "--key", &key])
+                .output()
+                .unwrap()
+        })
+    };
+    let out = check("65999", key.to_vkey()).await.unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("entry 65999 (entry hash ")
+            && said.contains("is in the ledger of 66000 entries"),
+        "{said}"
+    );
+    let stranger = tellonce::ledger::NoteSigner::generate(
+        "tellonce.gov.uk/ledger",
+        tellonce::ledger::KeyAlgorithm::Ed25519,
+    )
+    .unwrap();
+    let out = check("5", stranger.verifier().to_vkey()).await.unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is it the right key?"));
+    let out = check("66000", key.to_vkey()).await.unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not in the latest published checkpoint"));
     handle.stop(true).await;
 }
 

@@ -43,6 +43,25 @@ pub enum LedgerCommand {
     Checkpoint(ConfigArgs),
     /// Print the hub's verifier key, with which anyone can check the ledger.
     Key(ConfigArgs),
+    /// Check that an entry is in a running hub's ledger, from its signed
+    /// checkpoint and tlog-tiles alone (no database, no trust in the hub).
+    CheckEntry(CheckEntryArgs),
+}
+
+/// `tellonce ledger check-entry`
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckEntryArgs {
+    /// The entry's sequence number.
+    pub seq: u64,
+    /// The hub, e.g. `http://127.0.0.1:4000` (its ledger is read under `/ledger`).
+    #[arg(long)]
+    pub url: String,
+    /// The hub's verifier key (`name+id+base64`), or a file holding it
+    /// [default: the configured ledger's].
+    #[arg(long)]
+    pub key: Option<String>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 /// `tellonce ledger verify`
@@ -154,6 +173,7 @@ pub fn run(command: &LedgerCommand) -> Result<LedgerExit, LedgerCliError> {
             }
             Ok(LedgerExit::Sound)
         }
+        LedgerCommand::CheckEntry(args) => check_entry(args),
         LedgerCommand::Key(args) => {
             println!("{}", configured_verifier(&args.load()?)?.to_vkey());
             Ok(LedgerExit::Sound)
@@ -255,5 +275,108 @@ fn run_verify(args: &VerifyArgs, config: &Config) -> Result<LedgerExit, LedgerCl
             Ok(LedgerExit::Faulty)
         }
         Err(VerifyError::Read(e)) => Err(LedgerCliError::Read(e)),
+    }
+}
+
+/// Fetches `url` and returns its body when the answer is 200.
+async fn fetch(http: &reqwest::Client, url: &str) -> Result<Option<Vec<u8>>, LedgerCliError> {
+    let response = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| LedgerCliError::Read(format!("{url}: {e}")))?;
+    if response.status() != reqwest::StatusCode::OK {
+        return Ok(None);
+    }
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| LedgerCliError::Read(format!("{url}: {e}")))?;
+    Ok(Some(body.to_vec()))
+}
+
+fn check_entry(args: &CheckEntryArgs) -> Result<LedgerExit, LedgerCliError> {
+    use super::merkle::{leaf_hash, verify_inclusion};
+    use super::tiles::{partial_width, TileId, TileKind, TileReader, TILE_WIDTH};
+    let key = match &args.key {
+        Some(key) => parse_verifier(key)?,
+        None => configured_verifier(&args.config.load()?)?,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| LedgerCliError::Read(format!("cannot start the HTTP client: {e}")))?;
+    let http = reqwest::Client::new();
+    let base = format!("{}/ledger", args.url.trim_end_matches('/'));
+    let note = runtime
+        .block_on(fetch(&http, &format!("{base}/checkpoint")))?
+        .ok_or_else(|| LedgerCliError::Read(format!("{base}/checkpoint serves no checkpoint")))?;
+    let note = String::from_utf8_lossy(&note).into_owned();
+    let checkpoint = match super::checkpoint::verify_note(&note, &key, None) {
+        Ok(checkpoint) => checkpoint,
+        Err(error) => {
+            eprintln!("the hub's checkpoint does not verify with this key ({error}): is it the right key?");
+            return Ok(LedgerExit::Faulty);
+        }
+    };
+    let size = checkpoint.size;
+    if args.seq >= size {
+        eprintln!(
+            "entry {} is not in the latest published checkpoint (size {size}): try again after the next checkpoint",
+            args.seq
+        );
+        return Ok(LedgerExit::Faulty);
+    }
+    let tile = |id: &TileId| {
+        runtime
+            .block_on(fetch(&http, &format!("{base}/{}", id.path())))
+            .ok()
+            .flatten()
+    };
+    let bundle_index = args.seq / TILE_WIDTH;
+    let bundle = TileId {
+        kind: TileKind::Entries,
+        index: bundle_index,
+        partial: if (bundle_index + 1) * TILE_WIDTH <= size {
+            None
+        } else {
+            u8::try_from(partial_width(size, 0)).ok()
+        },
+    };
+    let at = (args.seq % TILE_WIDTH) as usize * 34;
+    let entry_hash = tile(&bundle)
+        .and_then(|b| b.get(at..at + 34).map(<[u8]>::to_vec))
+        .filter(|e| e[..2] == [0, 32])
+        .and_then(|e| super::merkle::Hash::try_from(&e[2..]).ok())
+        .ok_or_else(|| {
+            LedgerCliError::Read(format!("{base}/{} is missing or malformed", bundle.path()))
+        })?;
+    let path = TileReader::new(size, tile)
+        .inclusion_path(args.seq)
+        .map_err(|e| LedgerCliError::Read(e.to_string()))?;
+    match verify_inclusion(
+        args.seq,
+        size,
+        &leaf_hash(&entry_hash),
+        &path,
+        &checkpoint.root,
+    ) {
+        Ok(()) => {
+            println!(
+                "entry {} (entry hash {}) is in the ledger of {size} entries whose root {} is signed by {}",
+                args.seq,
+                super::encoding::encode(&entry_hash),
+                super::encoding::encode(&checkpoint.root),
+                key.to_vkey()
+            );
+            Ok(LedgerExit::Sound)
+        }
+        Err(error) => {
+            eprintln!(
+                "entry {} does not prove into the signed root: {error}",
+                args.seq
+            );
+            Ok(LedgerExit::Faulty)
+        }
     }
 }

@@ -126,6 +126,9 @@ const NODE_CACHE_CAPACITY: usize = 1 << 18;
 #[derive(Debug, Default)]
 pub(crate) struct NodeCache {
     nodes: std::sync::Mutex<NodeHashes>,
+    /// Entry hashes read for the lowest levels (an entry hash never
+    /// changes, erasure included), so a warm proof reads nothing.
+    entries: std::sync::Mutex<EntryHashes>,
 }
 
 impl NodeCache {
@@ -146,8 +149,35 @@ impl NodeCache {
             .collect()
     }
 
+    /// The cached entry hashes among `seqs` into `out`; returns the others.
+    fn take_known_entries(&self, seqs: &[i64], out: &mut EntryHashes) -> Vec<i64> {
+        let Ok(entries) = self.entries.lock() else {
+            return seqs.to_vec();
+        };
+        seqs.iter()
+            .filter(|seq| match entries.get(&(**seq as u64)) {
+                Some(hash) => {
+                    out.insert(**seq as u64, *hash);
+                    false
+                }
+                None => true,
+            })
+            .copied()
+            .collect()
+    }
+
+    fn remember_entries(&self, found: &EntryHashes) {
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries.len() + found.len() > NODE_CACHE_CAPACITY {
+            entries.clear();
+        }
+        entries.extend(found.iter().map(|(k, v)| (*k, *v)));
+    }
+
     /// Remembers nodes above level 0 (a leaf's proof needs its entry
-    /// hash as well, which only the entries table has).
+    /// hash as well, kept apart in `entries`).
     fn remember(&self, found: impl Iterator<Item = (NodeId, Hash)>) {
         let Ok(mut nodes) = self.nodes.lock() else {
             return;
@@ -183,18 +213,24 @@ fn load_nodes(
         .collect();
     seqs.sort_unstable();
     seqs.dedup();
-    let (node_rows, entry_rows) = read_hashes(conn, &keys, &seqs)?;
+    let mut entry_hashes = HashMap::with_capacity(seqs.len());
+    let unread = cache.take_known_entries(&seqs, &mut entry_hashes);
+    let (node_rows, entry_rows) = if keys.is_empty() && unread.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        read_hashes(conn, &keys, &unread)?
+    };
     found.extend(
         node_rows
             .into_iter()
             .map(|(k, h)| (NodeId::from_key(k), hash_column(&h))),
     );
-    let mut entry_hashes = HashMap::with_capacity(seqs.len());
-    entry_hashes.extend(
-        entry_rows
-            .into_iter()
-            .map(|(seq, h)| (seq as u64, hash_column(&h))),
-    );
+    let read: EntryHashes = entry_rows
+        .into_iter()
+        .map(|(seq, h)| (seq as u64, hash_column(&h)))
+        .collect();
+    cache.remember_entries(&read);
+    entry_hashes.extend(read);
     for id in low {
         let leaves: Option<Vec<Hash>> = id
             .leaves()
