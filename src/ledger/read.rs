@@ -257,30 +257,31 @@ fn read_hashes(
     seqs: &[i64],
 ) -> Result<(KeyedRows, KeyedRows), LedgerError> {
     if let AnyConnection::Postgres(pg) = conn {
-        #[derive(QueryableByName)]
-        struct KeyedHash {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            k: i64,
-            #[diesel(sql_type = diesel::sql_types::Binary)]
-            h: Vec<u8>,
-        }
+        use diesel::sql_types::Bool;
+        use diesel::IntoSql;
         if keys.is_empty() && seqs.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
-        // Entry rows come back under negative keys (-1 - seq): node keys
-        // are never negative.
-        let rows: Vec<KeyedHash> = diesel::sql_query(
-            "SELECT id AS k, hash AS h FROM ledger_nodes WHERE id = ANY($1) \
-             UNION ALL SELECT -1 - seq AS k, entry_hash AS h FROM ledger_entries WHERE seq = ANY($2)",
-        )
-        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(keys)
-        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(seqs)
-        .load(pg)?;
-        let (nodes, entries): (Vec<KeyedHash>, Vec<KeyedHash>) =
-            rows.into_iter().partition(|r| r.k >= 0);
+        // Built with the query builder so the statement is prepared once per
+        // connection and reused (a raw query is parsed and planned again
+        // on every call); the third column tells entry rows from node rows.
+        let rows: Vec<(i64, Vec<u8>, bool)> = ledger_nodes::table
+            .filter(ledger_nodes::id.eq_any(keys))
+            .select((ledger_nodes::id, ledger_nodes::hash, false.into_sql::<Bool>()))
+            .union_all(
+                ledger_entries::table
+                    .filter(ledger_entries::seq.eq_any(seqs))
+                    .select((
+                        ledger_entries::seq,
+                        ledger_entries::entry_hash,
+                        true.into_sql::<Bool>(),
+                    )),
+            )
+            .load(pg)?;
+        let (entries, nodes): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.2);
         return Ok((
-            nodes.into_iter().map(|r| (r.k, r.h)).collect(),
-            entries.into_iter().map(|r| (-1 - r.k, r.h)).collect(),
+            nodes.into_iter().map(|(k, h, _)| (k, h)).collect(),
+            entries.into_iter().map(|(k, h, _)| (k, h)).collect(),
         ));
     }
     let nodes = if keys.is_empty() {
