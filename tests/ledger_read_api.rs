@@ -213,20 +213,8 @@ async fn checkpoint_over_http_with_cosignatures() {
     let witness = NoteSigner::generate("witness.example", KeyAlgorithm::Cosignature).unwrap();
     let vkey = witness.verifier().to_vkey();
     let ledger = db.ledger_with(|c| c.ledger.witness_keys = vec![vkey.clone()]);
-    let data = actix_web::web::Data::new(ledger.clone());
-    let server = actix_web::HttpServer::new(move || {
-        actix_web::App::new()
-            .app_data(data.clone())
-            .configure(tellonce::http::ledger::configure)
-    })
-    .workers(1)
-    .bind("127.0.0.1:0")
-    .unwrap();
-    let addr = server.addrs()[0];
-    let handle = server.run();
-    let stop = handle.handle();
-    tokio::spawn(handle);
-    let url = format!("http://{addr}/ledger/checkpoint");
+    let (base, stop) = support::serve_ledger(ledger.clone()).await;
+    let url = format!("{base}/checkpoint");
     let client = reqwest::Client::new();
 
     // A new ledger serves the checkpoint of the empty tree.

@@ -131,31 +131,12 @@ impl TileClient {
     }
 }
 
-async fn serve(
-    ledger: std::sync::Arc<tellonce::ledger::Ledger>,
-) -> (String, actix_web::dev::ServerHandle) {
-    let data = actix_web::web::Data::new(ledger);
-    let server = actix_web::HttpServer::new(move || {
-        actix_web::App::new()
-            .app_data(data.clone())
-            .configure(tellonce::http::ledger::configure)
-    })
-    .workers(1)
-    .bind("127.0.0.1:0")
-    .unwrap();
-    let addr = server.addrs()[0];
-    let running = server.run();
-    let handle = running.handle();
-    tokio::spawn(running);
-    (format!("http://{addr}/ledger"), handle)
-}
-
 async fn tiles_rebuild_every_root_and_proof(db: TestDb) {
     let ledger = db.ledger_with(|c| {
         c.ledger.checkpoint_every_entries = u64::MAX;
         c.ledger.checkpoint_every_seconds = u64::MAX / 2_000_000;
     });
-    let (base, handle) = serve(ledger.clone()).await;
+    let (base, handle) = support::serve_ledger(ledger.clone()).await;
     let key = ledger.verifier().clone();
     // Sizes around tile edges at levels 0 and 1.
     let sizes = [

@@ -267,7 +267,11 @@ fn read_hashes(
         // on every call); the third column tells entry rows from node rows.
         let rows: Vec<(i64, Vec<u8>, bool)> = ledger_nodes::table
             .filter(ledger_nodes::id.eq_any(keys))
-            .select((ledger_nodes::id, ledger_nodes::hash, false.into_sql::<Bool>()))
+            .select((
+                ledger_nodes::id,
+                ledger_nodes::hash,
+                false.into_sql::<Bool>(),
+            ))
             .union_all(
                 ledger_entries::table
                     .filter(ledger_entries::seq.eq_any(seqs))

@@ -163,6 +163,25 @@ pub fn default_options() -> LedgerOptions {
     LedgerOptions::default()
 }
 
+/// Serves the ledger's HTTP routes on an ephemeral port (call from an actix
+/// or tokio test); returns the ledger's URL prefix (`http://…/ledger`).
+pub async fn serve_ledger(ledger: Arc<Ledger>) -> (String, actix_web::dev::ServerHandle) {
+    let data = actix_web::web::Data::new(ledger);
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(data.clone())
+            .configure(tellonce::http::ledger::configure)
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .expect("bind an ephemeral port");
+    let addr = server.addrs()[0];
+    let running = server.run();
+    let handle = running.handle();
+    tokio::spawn(running);
+    (format!("http://{addr}/ledger"), handle)
+}
+
 /// Runs raw SQL against the test database (to tamper with rows).
 pub fn raw_sql(url: &str, sql: &str) {
     let store = tellonce::store::Store::open(url).expect("open store");
