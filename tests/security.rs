@@ -286,7 +286,7 @@ async fn mutations_forwarded_to_departments_are_ledgered() {
         assert_eq!(values.len(), 2, "{values:?}");
         assert!(values
             .values()
-            .all(|v| v.as_str().map(str::len) == Some(64)));
+            .all(|v| v.as_str().map(str::len) == Some(44)));
     }
     assert_eq!(outcomes[0]["payload"]["outcome"], "applied");
     assert_eq!(outcomes[1]["payload"]["outcome"], "refused");
