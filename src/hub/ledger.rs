@@ -256,12 +256,14 @@ impl LedgerQuery {
         })
     }
 
-    /// The most recent signed checkpoint, or null before the first.
+    /// The most recent checkpoint the hub publishes (the one
+    /// `/ledger/checkpoint` serves: cosigned by the witness quorum when one is
+    /// configured), or null before there is one.
     async fn latest_checkpoint(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<Checkpoint>> {
-        let cp = with_ledger(ctx, |l| l.latest_checkpoint()).await?;
+        let cp = with_ledger(ctx, |l| l.published_checkpoint()).await?;
         Ok(cp.map(|c| Checkpoint {
             tree_size: c.tree_size as i64,
             root_hash: encoding::encode(&c.root_hash),

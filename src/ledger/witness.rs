@@ -39,7 +39,7 @@ pub enum WitnessError {
         status: u16,
         body: String,
     },
-    #[error("witness {witness} has cosigned size {theirs}, beyond our checkpoint of size {ours}: it has seen another tree")]
+    #[error("witness {witness} has cosigned size {theirs}, beyond our latest checkpoint of size {ours}: it holds a checkpoint this ledger no longer has (restored from a backup, or a fork)")]
     AheadOfUs {
         witness: String,
         theirs: u64,
