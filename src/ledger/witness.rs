@@ -49,6 +49,16 @@ pub enum WitnessError {
     NoCosignature { witness: String },
 }
 
+/// A witness's refusal, with the start of its answer.
+fn refused(witness: String, size: u64, status: u16, answer: &str) -> WitnessError {
+    WitnessError::Refused {
+        witness,
+        size,
+        status,
+        body: answer.trim_end().chars().take(200).collect(),
+    }
+}
+
 /// Runs `f` on the ledger off the async threads.
 async fn on_ledger<T: Send + 'static>(
     ledger: &Arc<Ledger>,
@@ -209,23 +219,9 @@ impl WitnessClient {
                 }
                 409 if is_size => match text.trim_end().parse::<u64>() {
                     Ok(theirs) if theirs != old => old = theirs,
-                    _ => {
-                        return Err(WitnessError::Refused {
-                            witness: name,
-                            size,
-                            status,
-                            body: text.trim_end().chars().take(200).collect(),
-                        })
-                    }
+                    _ => return Err(refused(name, size, status, &text)),
                 },
-                _ => {
-                    return Err(WitnessError::Refused {
-                        witness: name,
-                        size,
-                        status,
-                        body: text.trim_end().chars().take(200).collect(),
-                    })
-                }
+                _ => return Err(refused(name, size, status, &text)),
             }
         }
         Err(WitnessError::Refused {
