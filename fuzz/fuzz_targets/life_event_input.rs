@@ -2,8 +2,7 @@
 //! input is parsed as JSON, turned into an `async_graphql::Value` (as the
 //! hub's `tellUsOnce(event: LifeEventInput!)` argument arrives), decoded
 //! with `InputType::parse` into the `@oneOf` `LifeEventInput`, then
-//! `validate`d. (`TELLONCE_FUZZ_SKIP_KNOWN=1` skips inputs with a string
-//! that hits the reported `parse_nino` panic.) A validated event's canonical fields, sent again as a
+//! `validate`d. A validated event's canonical fields, sent again as a
 //! `LifeEventInput`, must decode, validate, and give the same fields,
 //! subject and content hash (validation is idempotent).
 #![no_main]
@@ -11,18 +10,6 @@
 use async_graphql::{InputType, Value};
 use libfuzzer_sys::fuzz_target;
 use tellonce::tellonce::{LifeEvent, LifeEventInput};
-use tellonce_fuzz::{hits_known_nino_panic, skip_known};
-
-/// Whether any string in `json` would hit the `parse_nino` panic already
-/// reported (only asked with `TELLONCE_FUZZ_SKIP_KNOWN=1`).
-fn has_known_nino_panic(json: &serde_json::Value) -> bool {
-    match json {
-        serde_json::Value::String(s) => hits_known_nino_panic(s),
-        serde_json::Value::Array(items) => items.iter().any(has_known_nino_panic),
-        serde_json::Value::Object(fields) => fields.values().any(has_known_nino_panic),
-        _ => false,
-    }
-}
 
 fn decode(json: serde_json::Value) -> Option<LifeEventInput> {
     let value = Value::from_json(json).ok()?;
@@ -46,9 +33,6 @@ fuzz_target!(|data: &[u8]| {
     let Ok(json) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
-    if skip_known() && has_known_nino_panic(&json) {
-        return;
-    }
     // The argument itself, or a request's `variables` holding it as `event`.
     let candidates = [Some(json.clone()), json.get("event").cloned()];
     for json in candidates.into_iter().flatten() {
