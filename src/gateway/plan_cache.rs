@@ -111,7 +111,7 @@ impl PlanCache {
 }
 
 /// Bytes counted for each parsed node (field, fetch, path step).
-const NODE_BYTES: u64 = 160;
+pub(crate) const NODE_BYTES: u64 = 160;
 
 impl CacheWeight for ExecutablePlan {
     fn cache_weight(&self) -> u64 {

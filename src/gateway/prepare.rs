@@ -60,7 +60,7 @@ impl super::plan_cache::CacheWeight for PreparedOperation {
     /// The document text, each expanded field's shape and each guarded
     /// field; the plan is counted in the plan cache.
     fn cache_weight(&self) -> u64 {
-        const NODE_BYTES: u64 = 160;
+        use super::plan_cache::NODE_BYTES;
         std::mem::size_of::<Self>() as u64
             + 2 * self.source.len() as u64
             + NODE_BYTES
