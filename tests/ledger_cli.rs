@@ -42,6 +42,20 @@ fn populated(db: &TestDb) -> String {
     ledger.verifier().to_vkey()
 }
 
+/// Exports `db` with `tellonce ledger export` to `ledger.jsonl` beside it.
+fn export(db: &TestDb) -> std::path::PathBuf {
+    let file = db.dir.path().join("ledger.jsonl");
+    let out = tellonce(&[
+        "ledger",
+        "export",
+        file.to_str().unwrap(),
+        "--database",
+        &db.url,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    file
+}
+
 fn verify_db(db: &TestDb, key: &str) -> Output {
     tellonce(&["ledger", "verify", "--database", &db.url, "--key", key])
 }
@@ -270,15 +284,7 @@ fn export_verifies_offline_and_truncation_is_caught() {
         })
         .unwrap();
     drop(ledger);
-    let file = db.dir.path().join("ledger.jsonl");
-    let out = tellonce(&[
-        "ledger",
-        "export",
-        file.to_str().unwrap(),
-        "--database",
-        &db.url,
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let file = export(&db);
     let key_file = db.dir.path().join("hub.vkey");
     std::fs::write(&key_file, &key).unwrap();
     let verify_file = |path: &std::path::Path| {
@@ -468,15 +474,7 @@ fn export_faults_are_named_at_the_entry_they_concern() {
     ledger.append_batch(batch).unwrap();
     let key = ledger.verifier().to_vkey();
     drop(ledger);
-    let file = db.dir.path().join("ledger.jsonl");
-    let out = tellonce(&[
-        "ledger",
-        "export",
-        file.to_str().unwrap(),
-        "--database",
-        &db.url,
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let file = export(&db);
     let lines: Vec<String> = std::fs::read_to_string(&file)
         .unwrap()
         .lines()
