@@ -674,3 +674,174 @@ async fn the_whole_document_is_held_to_the_limits() {
         );
     }
 }
+
+async fn echo_headers(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    let mut seen = serde_json::Map::new();
+    for name in [
+        "accept-language",
+        "authorization",
+        "x-lang",
+        "x-channel",
+        "x-request-id",
+        "x-tellonce-identity",
+    ] {
+        if let Some(value) = req.headers().get(name) {
+            seen.insert(name.into(), json!(value.to_str().unwrap_or("")));
+        }
+    }
+    actix_web::HttpResponse::Ok()
+        .json(json!({ "data": { "echo": Value::Object(seen).to_string() } }))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn headers_reach_subgraphs_only_by_rule() {
+    // A subgraph that answers with the headers it was sent.
+    let server = actix_web::HttpServer::new(|| {
+        actix_web::App::new().default_service(actix_web::web::to(echo_headers))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let addr = server.addrs()[0];
+    let running = server.run();
+    let stop = running.handle();
+    tokio::spawn(running);
+    let dir = tempfile::tempdir().unwrap();
+    let sdl = dir.path().join("echo.graphql");
+    std::fs::write(
+        &sdl,
+        "extend schema @link(url: \"https://specs.apollo.dev/federation/v2.3\", import: [\"@shareable\"])\ntype Query { echo: String }\n",
+    )
+    .unwrap();
+    let demo = start_demo_with(|c| {
+        c.subgraphs.push(tellonce::config::SubgraphConfig {
+            name: "echo".into(),
+            url: format!("http://{addr}/graphql"),
+            schema_file: Some(sdl.clone()),
+        });
+        c.headers = toml::from_str(
+            r#"
+            all = [ { propagate = { named = "accept-language", rename = "x-lang" } } ]
+            [subgraphs]
+            echo = [ { insert = { name = "x-channel", value = "hub" } } ]
+            "#,
+        )
+        .unwrap();
+    })
+    .await;
+    let reply = post_as(
+        &demo.url(),
+        &body("{ echo }", json!({})),
+        "application/json",
+        None,
+        Some(FRONTEND_KEY),
+    )
+    .await;
+    let request = reqwest::Client::new()
+        .post(demo.url())
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {FRONTEND_KEY}"))
+        .header("accept-language", "cy")
+        .body(body("{ echo }", json!({})));
+    let with_language: Value = request.send().await.unwrap().json().await.unwrap();
+    for reply in [reply.json(), with_language.clone()] {
+        let seen: Value = serde_json::from_str(
+            reply["data"]["echo"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{reply}")),
+        )
+        .unwrap();
+        // The hub names itself and the principal; the client's credential stays.
+        assert!(seen["x-tellonce-identity"].is_string(), "{seen}");
+        assert!(
+            seen["x-request-id"]
+                .as_str()
+                .is_some_and(|id| id.len() == 36),
+            "{seen}"
+        );
+        assert!(seen.get("authorization").is_none(), "{seen}");
+        assert_eq!(seen["x-channel"], "hub", "{seen}");
+    }
+    let seen: Value =
+        serde_json::from_str(with_language["data"]["echo"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        seen["x-lang"], "cy",
+        "propagated under its new name: {seen}"
+    );
+    assert!(seen.get("accept-language").is_none(), "{seen}");
+    stop.stop(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn persisted_and_trusted_documents() {
+    let query = "query Named { hub { version } }";
+    let hash = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(query.as_bytes()))
+    };
+    let persisted =
+        json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } } });
+    let demo = start_demo().await;
+    let send = |url: String, payload: Value| async move {
+        post_as(
+            &url,
+            &payload.to_string(),
+            "application/json",
+            None,
+            Some(FRONTEND_KEY),
+        )
+        .await
+    };
+    // Automatic persisted queries: unknown hash, then registered, then by hash alone.
+    let unknown = send(demo.url(), persisted.clone()).await;
+    assert_eq!(
+        unknown.codes(),
+        ["PERSISTED_QUERY_NOT_FOUND"],
+        "{}",
+        unknown.body
+    );
+    let mut registering = persisted.clone();
+    registering["query"] = json!(query);
+    assert!(send(demo.url(), registering).await.json()["data"]["hub"]["version"].is_string());
+    let by_hash = send(demo.url(), persisted.clone()).await;
+    assert!(
+        by_hash.json()["data"]["hub"]["version"].is_string(),
+        "{}",
+        by_hash.body
+    );
+    drop(demo);
+
+    // An allow-list from an Apollo manifest: only its documents run.
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("manifest.json");
+    std::fs::write(
+        &manifest,
+        json!({ "format": "apollo-persisted-query-manifest", "version": 1,
+                "operations": [{ "id": "named-1", "name": "Named", "type": "query", "body": query }] })
+        .to_string(),
+    )
+    .unwrap();
+    let demo = start_demo_with(|c| {
+        c.trusted_documents.manifests = vec![manifest.clone()];
+        c.trusted_documents.allow_list = true;
+    })
+    .await;
+    let listed = send(demo.url(), json!({ "query": query })).await;
+    assert!(
+        listed.json()["data"]["hub"]["version"].is_string(),
+        "{}",
+        listed.body
+    );
+    let by_id = send(
+        demo.url(),
+        json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": "named-1" } } }),
+    )
+    .await;
+    assert!(
+        by_id.json()["data"]["hub"]["version"].is_string(),
+        "{}",
+        by_id.body
+    );
+    let other = send(demo.url(), json!({ "query": "{ hub { version } }" })).await;
+    assert_eq!(other.codes(), ["FORBIDDEN"], "{}", other.body);
+}
