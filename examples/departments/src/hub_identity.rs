@@ -8,7 +8,8 @@
 //! token verified, so any resolver can read who is asking with [`caller`].
 //!
 //! The receiving mutations (the ones tell-us-once delivery calls) carry the
-//! [`HubDelivery`] guard: only a verified token of kind `hub` may call them.
+//! [`HubDelivery`] guard, and the agencies' risk assessments the [`HubOnly`]
+//! guard: only a verified token of kind `hub` may call them.
 
 use async_graphql::{Context, ErrorExtensions, Guard};
 use jsonwebtoken::errors::ErrorKind;
@@ -309,37 +310,52 @@ pub struct HubDelivery;
 
 impl Guard for HubDelivery {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
-        let field = ctx.item.node.name.node.as_str();
-        // Executed without the HTTP layer (in process, by code that built the
-        // schema itself): there is no request to authenticate.
-        let Some(authentication) = ctx.data_opt::<HubAuthentication>() else {
-            return Ok(());
-        };
-        let required = ctx
-            .data_opt::<HubPolicy>()
-            .is_none_or(|policy| policy.require_hub_token);
-        match authentication {
-            HubAuthentication::Verified(caller) if caller.is_hub_delivery() => Ok(()),
-            HubAuthentication::Verified(caller) => Err(forbidden(format!(
-                "{field} is for the hub's tell-us-once delivery only; this request is from {} \
-                 {}",
-                caller.kind, caller.principal_id
-            ))),
-            HubAuthentication::Rejected(rejection) => Err(async_graphql::Error::new(format!(
-                "{field} refused: {rejection}"
-            ))
-            .extend_with(|_, ext| ext.set("code", "UNAUTHENTICATED"))),
-            HubAuthentication::NoToken | HubAuthentication::CannotVerify if !required => Ok(()),
-            HubAuthentication::NoToken => Err(forbidden(format!(
-                "{field} is for the hub's tell-us-once delivery only, and the request carries no \
-                 hub identity token ({HUB_TOKEN_HEADER})"
-            ))),
-            HubAuthentication::CannotVerify => Err(forbidden(format!(
-                "{field} is for the hub's tell-us-once delivery only, and this department was \
-                 started without the hub's JWKS URL, so it cannot verify the hub's identity; \
-                 start it with the hub's /.well-known/jwks.json URL"
-            ))),
-        }
+        check_hub_caller(ctx, "the hub's tell-us-once delivery")
+    }
+}
+
+/// Guards a field only the hub itself may ask, such as an agency's risk
+/// assessment: the same rules and refusals as [`HubDelivery`].
+pub struct HubOnly;
+
+impl Guard for HubOnly {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        check_hub_caller(ctx, "the hub")
+    }
+}
+
+/// Whether the request may call the field being resolved, which is for
+/// `purpose` only (a principal of kind `hub`).
+fn check_hub_caller(ctx: &Context<'_>, purpose: &str) -> async_graphql::Result<()> {
+    let field = ctx.item.node.name.node.as_str();
+    // Executed without the HTTP layer (in process, by code that built the
+    // schema itself): there is no request to authenticate.
+    let Some(authentication) = ctx.data_opt::<HubAuthentication>() else {
+        return Ok(());
+    };
+    let required = ctx
+        .data_opt::<HubPolicy>()
+        .is_none_or(|policy| policy.require_hub_token);
+    match authentication {
+        HubAuthentication::Verified(caller) if caller.is_hub_delivery() => Ok(()),
+        HubAuthentication::Verified(caller) => Err(forbidden(format!(
+            "{field} is for {purpose} only; this request is from {} {}",
+            caller.kind, caller.principal_id
+        ))),
+        HubAuthentication::Rejected(rejection) => Err(async_graphql::Error::new(format!(
+            "{field} refused: {rejection}"
+        ))
+        .extend_with(|_, ext| ext.set("code", "UNAUTHENTICATED"))),
+        HubAuthentication::NoToken | HubAuthentication::CannotVerify if !required => Ok(()),
+        HubAuthentication::NoToken => Err(forbidden(format!(
+            "{field} is for {purpose} only, and the request carries no hub identity token \
+             ({HUB_TOKEN_HEADER})"
+        ))),
+        HubAuthentication::CannotVerify => Err(forbidden(format!(
+            "{field} is for {purpose} only, and this subgraph was started without the hub's \
+             JWKS URL, so it cannot verify the hub's identity; start it with the hub's \
+             /.well-known/jwks.json URL"
+        ))),
     }
 }
 

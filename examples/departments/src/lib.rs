@@ -6,7 +6,11 @@
 //! Each also receives the life-event notifications it needs, applying every idempotency key once.
 //! The receiving mutations are for the hub's tell-us-once delivery only, which proves itself
 //! with a token the hub signs (see [`hub_identity`] and [`DepartmentOptions`]).
+//!
+//! Six border agencies ([`agencies`]) are subgraphs too, outside the federated graph: the hub
+//! asks each directly for its risk assessment of a declared consignment.
 
+pub mod agencies;
 pub mod border_force;
 pub mod businesses;
 pub mod companies_house;
@@ -21,9 +25,12 @@ pub mod passport_office;
 pub mod population;
 mod server;
 pub mod shared_types;
+mod subgraph;
 
+pub use agencies::{start_agency, Agency};
 pub use hub_identity::{caller, Caller};
 pub use server::RunningDepartment;
+pub use subgraph::Subgraph;
 
 use async_graphql::SDLExportOptions;
 use std::fmt;
@@ -105,7 +112,7 @@ impl fmt::Display for Department {
     }
 }
 
-/// How a department trusts the hub.
+/// How a department (or agency) trusts the hub.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DepartmentOptions {
     /// The hub's JWKS (`http://…/.well-known/jwks.json`), fetched on first need to verify the

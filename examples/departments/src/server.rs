@@ -1,4 +1,5 @@
-//! Serves one department's schema over HTTP (POST /graphql, GET /health) on a bound listener.
+//! Serves one subgraph's schema (a department's or an agency's) over HTTP (POST /graphql,
+//! GET /health) on a bound listener.
 //!
 //! Each request's hub identity token ([`HUB_TOKEN_HEADER`]) is verified before the request
 //! runs, and the outcome is put in the request's data (see [`crate::hub_identity`]).
@@ -6,7 +7,8 @@
 use crate::hub_identity::{
     HubAuthentication, HubPolicy, HubTokenRejection, HubTokenVerifier, HUB_TOKEN_HEADER,
 };
-use crate::{Department, DepartmentOptions};
+use crate::subgraph::Subgraph;
+use crate::DepartmentOptions;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::StatusCode;
 use actix_web::{guard, web, App, HttpRequest, HttpResponse, HttpServer, Responder};
@@ -20,16 +22,24 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
-/// A department serving HTTP. Call [`RunningDepartment::stop`] to shut it down gracefully.
+/// A department or agency serving HTTP. Call [`RunningDepartment::stop`] to shut it down
+/// gracefully.
 #[derive(Debug)]
 pub struct RunningDepartment {
-    pub department: Department,
+    /// Which subgraph this is (compares equal to its [`crate::Department`] or
+    /// [`crate::Agency`]).
+    pub department: Subgraph,
     pub addr: SocketAddr,
     handle: ServerHandle,
     task: JoinHandle<io::Result<()>>,
 }
 
 impl RunningDepartment {
+    /// The subgraph name, e.g. `dvla` or `port-health`.
+    pub fn name(&self) -> &'static str {
+        self.department.name()
+    }
+
     /// The GraphQL endpoint, e.g. `http://127.0.0.1:4001/graphql`.
     pub fn url(&self) -> String {
         format!("http://{}/graphql", self.addr)
@@ -45,27 +55,29 @@ impl RunningDepartment {
     }
 }
 
-/// What every request of one department shares.
+/// What every request of one subgraph shares.
 struct Endpoint<E> {
     executor: E,
-    /// `None` when the department was started without the hub's JWKS URL.
+    /// `None` when the subgraph was started without the hub's JWKS URL.
     verifier: Option<HubTokenVerifier>,
     policy: HubPolicy,
 }
 
-/// Serve `executor` on `listener` (already bound) from a task on the current tokio runtime.
+/// Serve `executor` on `listener` (already bound) from a task on the current tokio runtime,
+/// verifying hub tokens addressed to `subgraph`'s name.
 pub(crate) fn serve<E: Executor>(
-    department: Department,
+    subgraph: impl Into<Subgraph>,
     executor: E,
     listener: TcpListener,
     options: DepartmentOptions,
 ) -> io::Result<RunningDepartment> {
+    let subgraph = subgraph.into();
     let addr = listener.local_addr()?;
     let endpoint = web::Data::from(Arc::new(Endpoint {
         executor,
         verifier: options
             .hub_jwks_url
-            .map(|url| HubTokenVerifier::new(url, &options.hub_issuer, department.name())),
+            .map(|url| HubTokenVerifier::new(url, &options.hub_issuer, subgraph.name())),
         policy: HubPolicy {
             require_hub_token: options.require_hub_token,
         },
@@ -91,7 +103,7 @@ pub(crate) fn serve<E: Executor>(
     let handle = server.handle();
     let task = tokio::spawn(server);
     Ok(RunningDepartment {
-        department,
+        department: subgraph,
         addr,
         handle,
         task,

@@ -1,19 +1,25 @@
-//! `department <name|all> [--port N]`: run example department subgraphs until Ctrl-C.
+//! `department <name|all|agencies> [--port N]`: run example department or border agency
+//! subgraphs until Ctrl-C.
 //!
-//! With `all`, departments listen on consecutive ports from N (default 4001); a single
-//! department listens on N (default 4001). Port 0 picks free ports.
+//! With `all` (the six departments) or `agencies` (the six border agencies), subgraphs listen
+//! on consecutive ports from N (default 4001); a single one listens on N (default 4001). Port
+//! 0 picks free ports. A name that is both a department's and an agency's (`border-force`)
+//! names the department; `agency:border-force` names the agency.
 //!
 //! With `--hub-jwks URL` (the hub's `/.well-known/jwks.json`), the receiving mutations accept
-//! only the hub's tell-us-once delivery, proven by the hub's signed identity token.
+//! only the hub's tell-us-once delivery, and the agencies' risk assessments only the hub,
+//! proven by the hub's signed identity token.
 
 use std::net::TcpListener;
 use std::process::ExitCode;
-use tellonce_departments::{start_with, Department, DepartmentOptions};
+use tellonce_departments::{
+    start_agency, start_with, Agency, Department, DepartmentOptions, RunningDepartment, Subgraph,
+};
 
-const USAGE: &str = "usage: department <name|all> [--port N] [--hub-jwks URL [--hub-issuer NAME]]\n  names: hmrc, companies-house, dwp, dvla, passport-office, border-force";
+const USAGE: &str = "usage: department <name|all|agencies> [--port N] [--hub-jwks URL [--hub-issuer NAME]]\n  departments: hmrc, companies-house, dwp, dvla, passport-office, border-force\n  agencies: agency:border-force, hmrc-customs, apha, plant-health, fsa, port-health";
 
 struct Options {
-    departments: Vec<Department>,
+    subgraphs: Vec<Subgraph>,
     first_port: u16,
     trust: DepartmentOptions,
 }
@@ -44,18 +50,45 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             extra => return Err(format!("unexpected argument: {extra}")),
         }
     }
-    let departments = match which {
-        None => return Err("name a department, or all".to_string()),
-        Some("all") => Department::all().to_vec(),
-        Some(name) => {
-            vec![Department::from_name(name).ok_or_else(|| format!("unknown department: {name}"))?]
+    let subgraphs = match which {
+        None => return Err("name a department or agency, all, or agencies".to_string()),
+        Some(which) => {
+            named(which).ok_or_else(|| format!("unknown department or agency: {which}"))?
         }
     };
     Ok(Options {
-        departments,
+        subgraphs,
         first_port,
         trust,
     })
+}
+
+/// The subgraphs `which` names.
+fn named(which: &str) -> Option<Vec<Subgraph>> {
+    let departments = |all: &[Department]| all.iter().map(|&d| Subgraph::from(d)).collect();
+    let agencies = |all: &[Agency]| all.iter().map(|&a| Subgraph::from(a)).collect();
+    match which {
+        "all" => Some(departments(Department::all())),
+        "agencies" => Some(agencies(Agency::all())),
+        name => match name.strip_prefix("agency:") {
+            Some(name) => Agency::from_name(name).map(|a| vec![a.into()]),
+            None => Department::from_name(name)
+                .map(Subgraph::from)
+                .or_else(|| Agency::from_name(name).map(Subgraph::from))
+                .map(|subgraph| vec![subgraph]),
+        },
+    }
+}
+
+async fn start(
+    subgraph: Subgraph,
+    listener: TcpListener,
+    trust: DepartmentOptions,
+) -> std::io::Result<RunningDepartment> {
+    match subgraph {
+        Subgraph::Department(department) => start_with(department, listener, trust).await,
+        Subgraph::Agency(agency) => start_agency(agency, listener, trust).await,
+    }
 }
 
 #[tokio::main]
@@ -72,7 +105,7 @@ async fn main() -> ExitCode {
         }
     };
     let mut running = Vec::new();
-    for (offset, department) in options.departments.iter().enumerate() {
+    for (offset, &subgraph) in options.subgraphs.iter().enumerate() {
         let port = if options.first_port == 0 {
             0
         } else {
@@ -88,16 +121,16 @@ async fn main() -> ExitCode {
             }
         };
         let started = match TcpListener::bind(("127.0.0.1", port)) {
-            Ok(listener) => start_with(*department, listener, options.trust.clone()).await,
+            Ok(listener) => start(subgraph, listener, options.trust.clone()).await,
             Err(error) => Err(error),
         };
         match started {
             Ok(department) => {
-                println!("{:<16} {}", department.department.name(), department.url());
+                println!("{:<16} {}", department.name(), department.url());
                 running.push(department);
             }
             Err(error) => {
-                eprintln!("error: cannot start {department} on port {port}: {error}");
+                eprintln!("error: cannot start {subgraph} on port {port}: {error}");
                 for department in running {
                     let _ = department.stop().await;
                 }
@@ -109,7 +142,7 @@ async fn main() -> ExitCode {
         eprintln!("error: cannot wait for Ctrl-C: {error}");
     }
     for department in running {
-        let name = department.department.name();
+        let name = department.name();
         if let Err(error) = department.stop().await {
             eprintln!("error: stopping {name}: {error}");
         }
