@@ -30,6 +30,8 @@ pub struct Config {
     pub gateway: GatewayConfig,
     pub ledger: LedgerConfig,
     pub tellonce: crate::tellonce::TellOnceConfig,
+    /// Border coordination: agencies, their subgraphs, retries.
+    pub border: crate::border::BorderConfig,
     /// Credentials: API keys, JWTs, the hub's identity key.
     pub auth: crate::auth::AuthConfig,
     /// Who may see what: public fields, policies.
@@ -73,6 +75,7 @@ impl Default for Config {
             gateway: GatewayConfig::default(),
             ledger: LedgerConfig::default(),
             tellonce: crate::tellonce::TellOnceConfig::default(),
+            border: crate::border::BorderConfig::default(),
             auth: crate::auth::AuthConfig::default(),
             authorization: crate::gateway::AuthorizationConfig::default(),
             limits: crate::gateway::RequestLimits::default(),

@@ -3,7 +3,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 
-use tellonce_departments::{Department, RunningDepartment};
+use tellonce_departments::{Agency, Department, RunningDepartment};
 
 use crate::config::{Config, SubgraphConfig};
 use crate::server::ShutdownSignals;
@@ -42,12 +42,52 @@ pub const EXAMPLE_QUERY: &str = r#"query Person {
   hub { version subgraphs { name healthy } }
 }"#;
 
+/// A consignment declaration to try: every agency in scope answers in one plan.
+pub const EXAMPLE_DECLARATION: &str = "mutation Declare($declaration: ConsignmentDeclarationInput!) { declareConsignment(declaration: $declaration, idempotencyKey: \"demo-cattle-1\") { id status leadAgency location slotStartsAt interventions { kind covers agencies location startsAt } saving { checksRequested inspectionsRequested inspectionsScheduled inspectionsAvoided } notConnected trader { name company { companyName } } } }";
+
+/// The variables of [`EXAMPLE_DECLARATION`]: live cattle from France via
+/// Dover, to be checked at Sevington, arriving in two hours.
+pub fn example_declaration_variables() -> serde_json::Value {
+    let arrives = chrono::Utc::now() + chrono::Duration::hours(2);
+    serde_json::json!({ "declaration": {
+        "declarant": "GB351608216000",
+        "importer": "GB351608216000",
+        "originCountry": "FR",
+        "dispatchCountry": "FR",
+        "procedureCode": "4000",
+        "locationOfGoods": "GB/A/U/DVRDOVDVR",
+        "portOfEntry": "GBDOV",
+        "borderControlPost": "GBSEV1",
+        "arrivesAt": arrives.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "transportMode": "ROAD",
+        "goodsMovementReference": "GMRA00002KW2",
+        "chedReference": "CHEDA.GB.2026.1234567",
+        "items": [{
+            "commodityCode": "0102291000",
+            "description": "Live bovine animals for breeding",
+            "quantity": 20,
+            "netMassKg": 12000.0,
+            "grossMassKg": 14000.0,
+            "valueGbp": 30000.0
+        }]
+    }})
+}
+
 /// Runs the demo until Ctrl-C (or SIGTERM).
 /// `base` is the configuration read as every command reads it; the demo
 /// sets the listen address and the departments on it.
 pub async fn run(port: u16, base: Config) -> Result<(), DemoError> {
     let signals = ShutdownSignals::install().map_err(DemoError::Signals)?;
     let departments = start_departments(port).await?;
+    let agencies = match start_agencies(port, departments.len()).await {
+        Ok(agencies) => agencies,
+        Err(error) => {
+            for department in departments {
+                let _ = department.stop().await;
+            }
+            return Err(error);
+        }
+    };
     let mut config = Config {
         listen: SocketAddr::from(([127, 0, 0, 1], port)),
         subgraphs: departments
@@ -60,6 +100,10 @@ pub async fn run(port: u16, base: Config) -> Result<(), DemoError> {
             .collect(),
         ..base
     };
+    config.border.subgraphs = agencies
+        .iter()
+        .map(|a| (a.name().to_owned(), a.url()))
+        .collect();
     // The demo is for trying things: GraphiQL needs introspection.
     config.limits.introspection = true;
     let principals = example_principals(&config).await?;
@@ -80,6 +124,10 @@ pub async fn run(port: u16, base: Config) -> Result<(), DemoError> {
             department.url()
         );
     }
+    println!("Border agencies (asked for risk assessments of each declared consignment):");
+    for agency in &agencies {
+        println!("  {:<18} {}", agency.name(), agency.url());
+    }
     println!(
         "\nThe hub (one graph over all of them): {}",
         hub.graphql_url()
@@ -98,6 +146,19 @@ pub async fn run(port: u16, base: Config) -> Result<(), DemoError> {
         hub.graphql_url(),
         serde_json::json!({ "query": EXAMPLE_QUERY })
     );
+    let declarant_key = principals
+        .iter()
+        .find(|(name, _, _)| *name == "demo-declarant")
+        .map(|(_, _, key)| key.clone())
+        .unwrap_or_default();
+    println!(
+        "Declare a consignment once (live cattle from France via Dover) and see every agency's checks in one plan:\n"
+    );
+    println!(
+        "  curl -s {} -H 'content-type: application/json' -H 'authorization: Bearer {declarant_key}' -d '{}'\n",
+        hub.graphql_url(),
+        serde_json::json!({ "query": EXAMPLE_DECLARATION, "variables": example_declaration_variables() })
+    );
     let vkey = hub.ledger.verifier().to_vkey();
     println!(
         "The ledger (tlog-tiles at {base}/ledger/checkpoint and {base}/ledger/tile/…) is signed by\n  {vkey}\nCheck it with: tellonce ledger verify --database {db} --key '{vkey}'\n",
@@ -108,8 +169,8 @@ pub async fn run(port: u16, base: Config) -> Result<(), DemoError> {
 
     // The hub stops first, so no request reaches a department that is gone.
     let _ = hub.serve_until(signals).await;
-    for department in departments {
-        let _ = department.stop().await;
+    for running in departments.into_iter().chain(agencies) {
+        let _ = running.stop().await;
     }
     println!("tellonce demo stopped.");
     Ok(())
@@ -132,13 +193,45 @@ async fn example_principals(
 ) -> Result<Vec<(&'static str, &'static str, String)>, DemoError> {
     use crate::auth::api_keys::{self, NewPrincipal};
     use crate::auth::PrincipalKind;
-    let examples: [Example; 5] = [
+    let examples: [Example; 9] = [
         (
             "demo-frontend",
             "frontend: reads and updates people's records",
             PrincipalKind::Frontend,
             &["hmrc:taxpayer:read", "hmrc:taxpayer:write"],
             None,
+            None,
+        ),
+        (
+            "demo-declarant",
+            "frontend: declares consignments (customs agent)",
+            PrincipalKind::Frontend,
+            &["border:declare"],
+            None,
+            None,
+        ),
+        (
+            "demo-apha",
+            "agency apha: its worklist and outcomes",
+            PrincipalKind::Agency,
+            &[],
+            Some("apha"),
+            None,
+        ),
+        (
+            "demo-port-health",
+            "agency port-health: its worklist and outcomes",
+            PrincipalKind::Agency,
+            &[],
+            Some("port-health"),
+            None,
+        ),
+        (
+            "demo-border-force",
+            "agency border-force: its worklist and outcomes",
+            PrincipalKind::Agency,
+            &[],
+            Some("border-force"),
             None,
         ),
         (
@@ -199,6 +292,41 @@ async fn example_principals(
     })
     .await
     .map_err(|e| DemoError::Principals(e.to_string()))?
+}
+
+/// The example border agencies, on the ports after the departments'.
+async fn start_agencies(port: u16, after: usize) -> Result<Vec<RunningDepartment>, DemoError> {
+    let mut running = Vec::new();
+    for (offset, agency) in Agency::all().iter().enumerate() {
+        let agency_port = u16::try_from(after + offset + 1)
+            .ok()
+            .and_then(|offset| port.checked_add(offset))
+            .ok_or(DemoError::PortRange(port))?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], agency_port));
+        let options = tellonce_departments::DepartmentOptions {
+            hub_jwks_url: Some(format!("http://127.0.0.1:{port}/.well-known/jwks.json")),
+            require_hub_token: true,
+            ..Default::default()
+        };
+        let started = match TcpListener::bind(addr) {
+            Ok(listener) => tellonce_departments::start_agency(*agency, listener, options).await,
+            Err(error) => Err(error),
+        };
+        match started {
+            Ok(agency) => running.push(agency),
+            Err(source) => {
+                for agency in running {
+                    let _ = agency.stop().await;
+                }
+                return Err(DemoError::Department {
+                    department: agency.name(),
+                    addr,
+                    source,
+                });
+            }
+        }
+    }
+    Ok(running)
 }
 
 async fn start_departments(port: u16) -> Result<Vec<RunningDepartment>, DemoError> {

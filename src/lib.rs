@@ -6,6 +6,7 @@
 //! in-process hub subgraph. See `ARCHITECTURE.md` for the map.
 
 pub mod auth;
+pub mod border;
 pub mod config;
 pub mod demo;
 pub mod error_code;

@@ -10,6 +10,7 @@ use crate::auth::hub_token::HubIdentity;
 use crate::auth::jwt::JwtVerifier;
 use crate::auth::rate_limit::RateLimiter;
 use crate::auth::Authenticator;
+use crate::border::{Border, BorderDataError};
 use crate::config::Config;
 use crate::gateway::compose::SubgraphSource;
 use crate::gateway::headers::{IdentityTokens, OutboundHeaders};
@@ -39,6 +40,8 @@ pub enum StartError {
     Routes(#[from] crate::tellonce::RouteError),
     #[error("cannot start the HTTP server: {0}")]
     Http(std::io::Error),
+    #[error("border agencies: {0}")]
+    Border(#[from] BorderDataError),
     #[error("the hub's identity key: {0}")]
     Identity(#[from] crate::auth::hub_token::HubTokenError),
     #[error("[auth.jwt]: {0}")]
@@ -211,10 +214,16 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
     let trusted_documents = Arc::new(TrustedDocuments::new(&config.trusted_documents)?);
     let live = Arc::new(LiveGateway::new(supergraph_source(config), options));
     let tellonce = TellOnce::new(config.tellonce.clone(), ledger.clone(), live.clone())?;
+    let border = Border::new(
+        config.border.clone(),
+        ledger.clone(),
+        Some(identity.clone()),
+    )?;
     let hub_schema = hub::build_schema(HubContext {
         gateway_status: live.clone(),
         ledger: ledger.clone(),
         tellonce: Some(tellonce.clone()),
+        border: Some(border.clone()),
     });
     live.set_transport(
         HUB_SUBGRAPH_NAME,
@@ -234,6 +243,7 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
     let mut background = vec![watcher, checkpointer];
     background.extend(jwt.as_ref().and_then(|jwt| jwt.spawn_refresh()));
     background.extend(tellonce.start_workers());
+    background.extend(border.start_workers());
 
     let addr = listener.local_addr().map_err(StartError::Http)?;
     let state = web::Data::new(HttpState {

@@ -88,6 +88,7 @@ impl Default for AuthorizationConfig {
             policies: HashMap::from([
                 ("department".to_string(), policy(&["department", "agency"])),
                 ("operator".to_string(), policy(&["operator"])),
+                ("agency".to_string(), policy(&["agency"])),
                 ("registrar".to_string(), policy(&["registrar"])),
                 ("citizen".to_string(), policy(&["citizen"])),
                 (

@@ -2,6 +2,7 @@
 //! subgraph, composed into the supergraph beside the departments and executed
 //! in process (no HTTP hop). `schema/hub.graphql` is its exported SDL.
 
+pub mod border;
 pub mod ledger;
 pub mod mutation_ledger;
 mod status;
@@ -28,12 +29,13 @@ pub struct HubQuery(
     status::StatusQuery,
     ledger::LedgerQuery,
     tellonce::TellOnceQuery,
+    border::BorderQuery,
 );
 
 /// The root mutation of the hub subgraph, merged from each capability's part.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct HubMutation(tellonce::TellOnceMutation);
+pub struct HubMutation(tellonce::TellOnceMutation, border::BorderMutation);
 
 pub type HubSchema = Schema<HubQuery, HubMutation, EmptySubscription>;
 
@@ -44,6 +46,8 @@ pub struct HubContext {
     pub ledger: Arc<Ledger>,
     /// Tell us once (absent: its fields answer that it is not served).
     pub tellonce: Option<Arc<crate::tellonce::TellOnce>>,
+    /// Border coordination (absent: its fields answer that it is not served).
+    pub border: Option<Arc<crate::border::Border>>,
 }
 
 /// Builds the hub subgraph schema with its context.
@@ -58,6 +62,9 @@ pub fn build_schema(context: HubContext) -> HubSchema {
     .data(context.ledger);
     if let Some(tellonce) = context.tellonce {
         builder = builder.data(tellonce);
+    }
+    if let Some(border) = context.border {
+        builder = builder.data(border);
     }
     builder.finish()
 }
@@ -82,6 +89,23 @@ const FIELD_DIRECTIVES: &[(&str, &str)] = &[
         r#"@policy(policies: [["department"], ["operator"]])"#,
     ),
     ("deadLetters", r#"@policy(policies: [["operator"]])"#),
+    (
+        "declareConsignment",
+        r#"@requiresScopes(scopes: [["border:declare"]])"#,
+    ),
+    (
+        "recordInterventionOutcome",
+        r#"@policy(policies: [["agency"]])"#,
+    ),
+    (
+        "agencyWorklist",
+        r#"@policy(policies: [["agency"], ["operator"]])"#,
+    ),
+    ("interventionPlan", "@authenticated"),
+    ("consignments", "@authenticated"),
+    ("borderAgencies", "@authenticated"),
+    ("borderTraderFlags", "@authenticated"),
+    ("borderSaving", "@authenticated"),
 ];
 
 /// The hub subgraph's SDL with federation directives, as composition needs it.

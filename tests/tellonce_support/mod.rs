@@ -325,6 +325,19 @@ pub fn config_toml(config: &Config, listen: &str) -> String {
         config.tellonce.max_attempts,
         config.tellonce.delivery_workers,
     );
+    if !config.border.subgraphs.is_empty() {
+        text.push_str(&format!(
+            "\n[border]\nbackoff_base_ms = {}\nbackoff_max_ms = {}\npoll_ms = {}\nassessment_timeout_ms = {}\nclaim_lease_ms = {}\n\n[border.subgraphs]\n",
+            config.border.backoff_base_ms,
+            config.border.backoff_max_ms,
+            config.border.poll_ms,
+            config.border.assessment_timeout_ms,
+            config.border.claim_lease_ms,
+        ));
+        for (name, url) in &config.border.subgraphs {
+            text.push_str(&format!("{name:?} = {url:?}\n"));
+        }
+    }
     for s in &config.subgraphs {
         text.push_str(&format!(
             "\n[[subgraphs]]\nname = {:?}\nurl = {:?}\nschema_file = {:?}\n",
