@@ -22,6 +22,7 @@ use tellonce_departments::Department;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+const REGISTRAR_KEY: &str = "tok_bench-registrar-0123456789abcdef";
 const TELL: &str = "mutation Tell($event: LifeEventInput!, $key: String!) { tellUsOnce(event: $event, idempotencyKey: $key) { eventId ledgerSeq } }";
 
 fn env_number(name: &str, default: u32) -> u32 {
@@ -58,6 +59,20 @@ async fn run(backend: &str, url: String, dir: &std::path::Path, subgraphs: Vec<S
         ..Config::default()
     };
     config.tellonce.delivery_workers = 0;
+    config.rate_limit.enabled = false;
+    let store = tellonce::store::Store::open(&url).expect("open the database");
+    tellonce::auth::api_keys::add_with_key(
+        &store,
+        tellonce::auth::api_keys::NewPrincipal {
+            name: "bench-registrar".into(),
+            kind: tellonce::auth::PrincipalKind::Registrar,
+            scopes: Default::default(),
+            department: None,
+            nino: None,
+        },
+        REGISTRAR_KEY.into(),
+    )
+    .expect("add the registrar");
     let hub = tellonce::server::start_on(&config, TcpListener::bind("127.0.0.1:0").unwrap())
         .await
         .expect("hub starts");
@@ -81,6 +96,7 @@ async fn run(backend: &str, url: String, dir: &std::path::Path, subgraphs: Vec<S
                             "familyName": "Example", "dateOfDeath": "2026-10-01" } } } });
                     let response: serde_json::Value = client
                         .post(&endpoint)
+                        .header("authorization", format!("Bearer {REGISTRAR_KEY}"))
                         .json(&body)
                         .send()
                         .await

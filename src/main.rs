@@ -62,6 +62,12 @@ enum Command {
     /// Add, revoke or list API-key principals.
     #[command(subcommand)]
     Principal(PrincipalCommand),
+    /// Check the border agencies and places files the configuration names
+    /// (the built-in ones by default) and list the agencies.
+    Agencies {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
 }
 
 #[derive(clap::Args)]
@@ -157,8 +163,37 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
             .map(|()| ExitCode::SUCCESS)
             .context("the demo stopped"),
+        Command::Agencies { config } => agencies(&config.load()?),
         Command::Keygen(_) | Command::Ledger(_) | Command::Principal(_) => Ok(ExitCode::SUCCESS),
     }
+}
+
+fn agencies(config: &tellonce::config::Config) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    let (_, registry, _) = tellonce::border::load_data(&config.border)?;
+    let connected = |agency: &tellonce::border::Agency| {
+        agency
+            .subgraph
+            .as_ref()
+            .is_some_and(|s| config.border.subgraphs.contains_key(s))
+    };
+    let mut out = std::io::stdout().lock();
+    for agency in registry.all() {
+        let state = if connected(agency) {
+            "connected"
+        } else {
+            "not connected"
+        };
+        let _ = writeln!(out, "{:<42} {:<14} {}", agency.id, state, agency.name);
+    }
+    let _ = writeln!(
+        out,
+        "{} agencies ({} connected), {} trader flags: the files are valid",
+        registry.all().len(),
+        registry.all().iter().filter(|a| connected(a)).count(),
+        registry.trader_flags().len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {

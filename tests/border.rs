@@ -36,6 +36,11 @@ async fn start_hub(config: &tellonce::config::Config) -> tellonce::server::Runni
         .expect("hub starts")
 }
 
+/// The first error's `extensions.code`.
+fn code(response: &Value) -> &Value {
+    &response["errors"][0]["extensions"]["code"]
+}
+
 fn part<'a>(plan: &'a Value, agency: &str) -> &'a Value {
     plan["assessments"]
         .as_array()
@@ -121,10 +126,7 @@ async fn live_animals_get_one_joint_inspection(backend: &str) {
         json!({ "declaration": plants_for_planting(), "key": "cattle-1" }),
     )
     .await;
-    assert_eq!(
-        conflict["errors"][0]["extensions"]["code"], "CONFLICT",
-        "{conflict}"
-    );
+    assert_eq!(code(&conflict), "CONFLICT", "{conflict}");
 
     // APHA's worklist holds the plan until APHA records its outcome.
     let worklist =
@@ -148,10 +150,7 @@ async fn live_animals_get_one_joint_inspection(backend: &str) {
         json!({ "agency": "apha" }),
     )
     .await;
-    assert_eq!(
-        foreign["errors"][0]["extensions"]["code"], "FORBIDDEN",
-        "{foreign}"
-    );
+    assert_eq!(code(&foreign), "FORBIDDEN", "{foreign}");
 
     // Only the agency's own principal records its outcome.
     let outcome =
@@ -163,10 +162,7 @@ async fn live_animals_get_one_joint_inspection(backend: &str) {
         outcome("apha", "SATISFACTORY"),
     )
     .await;
-    assert_eq!(
-        other["errors"][0]["extensions"]["code"], "FORBIDDEN",
-        "{other}"
-    );
+    assert_eq!(code(&other), "FORBIDDEN", "{other}");
     let declarant = call(
         &url,
         DECLARANT_KEY,
@@ -175,7 +171,8 @@ async fn live_animals_get_one_joint_inspection(backend: &str) {
     )
     .await;
     assert_eq!(
-        declarant["errors"][0]["extensions"]["code"], "UNAUTHORIZED_FIELD_OR_TYPE",
+        code(&declarant),
+        "UNAUTHORIZED_FIELD_OR_TYPE",
         "{declarant}"
     );
     assert_eq!(count_kind(&db, "border.outcome.recorded"), 0);
@@ -219,10 +216,7 @@ async fn live_animals_get_one_joint_inspection(backend: &str) {
         outcome("apha", "REFUSE_ENTRY"),
     )
     .await;
-    assert_eq!(
-        changed["errors"][0]["extensions"]["code"], "CONFLICT",
-        "{changed}"
-    );
+    assert_eq!(code(&changed), "CONFLICT", "{changed}");
     assert_eq!(
         count_kind(&db, "border.outcome.recorded"),
         with_checks.len()
@@ -295,9 +289,25 @@ async fn live_animals_get_one_joint_inspection(backend: &str) {
         json!({ "id": id }),
     )
     .await;
+    assert_eq!(code(&anonymous_plan), "UNAUTHENTICATED", "{anonymous_plan}");
+    // Concurrent repeats (written in one batch or several): one consignment.
+    let burst = plants_for_planting();
+    let repeats: Vec<_> = (0..8)
+        .map(|_| {
+            let (url, burst) = (url.clone(), burst.clone());
+            tokio::spawn(async move { declare(&url, burst, "plants-burst").await })
+        })
+        .collect();
+    let mut ids = std::collections::BTreeSet::new();
+    for repeat in repeats {
+        ids.insert(repeat.await.expect("declare")["id"].to_string());
+    }
+    assert_eq!(ids.len(), 1, "{ids:?}");
     assert_eq!(
-        anonymous_plan["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
-        "{anonymous_plan}"
+        db.count(
+            "SELECT COUNT(*) AS n FROM border_consignments WHERE idempotency_key = 'plants-burst'"
+        ),
+        1
     );
     hub.stop().await;
 }
@@ -596,10 +606,7 @@ async fn invalid_declarations_name_the_field_and_write_nothing(backend: &str) {
         )
         .await;
         let error = &response["errors"][0];
-        assert_eq!(
-            error["extensions"]["code"], "BAD_USER_INPUT",
-            "{rule}: {response}"
-        );
+        assert_eq!(code(&response), "BAD_USER_INPUT", "{rule}: {response}");
         assert_eq!(error["extensions"]["field"], path, "{rule}: {response}");
         assert_eq!(error["extensions"]["rule"], rule, "{response}");
     }
@@ -611,10 +618,7 @@ async fn invalid_declarations_name_the_field_and_write_nothing(backend: &str) {
         json!({ "declaration": live_animals(), "key": " " }),
     )
     .await;
-    assert_eq!(
-        blank["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
-        "{blank}"
-    );
+    assert_eq!(code(&blank), "BAD_USER_INPUT", "{blank}");
     let unscoped = call(
         &url,
         READER_KEY,
@@ -622,10 +626,7 @@ async fn invalid_declarations_name_the_field_and_write_nothing(backend: &str) {
         json!({ "declaration": live_animals(), "key": "k" }),
     )
     .await;
-    assert_eq!(
-        unscoped["errors"][0]["extensions"]["code"], "UNAUTHORIZED_FIELD_OR_TYPE",
-        "{unscoped}"
-    );
+    assert_eq!(code(&unscoped), "UNAUTHORIZED_FIELD_OR_TYPE", "{unscoped}");
     assert_eq!(db.count("SELECT COUNT(*) AS n FROM border_consignments"), 0);
     assert_eq!(db.count("SELECT COUNT(*) AS n FROM border_assessments"), 0);
     assert_eq!(ledger_kinds(&db).len(), entries);

@@ -21,11 +21,12 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// A port whose next six ports are free too (the demo's departments take them).
+/// A port whose next twelve ports are free too (the demo's departments and
+/// border agencies take them).
 fn free_port_run() -> u16 {
     loop {
         let port = free_port();
-        let all_free = (1..=6).all(|offset| {
+        let all_free = (1..=12).all(|offset| {
             port.checked_add(offset)
                 .is_some_and(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
         });
@@ -301,6 +302,44 @@ fn the_demo_starts_every_department_prints_its_urls_and_stops_on_ctrl_c() {
         printed.contains("curl"),
         "prints an example query: {printed}"
     );
+    for agency in ["hmrc-customs", "apha", "plant-health", "fsa", "port-health"] {
+        assert!(printed.contains(agency), "{printed}");
+    }
+    // The printed declaration, sent with the printed declarant's key: one
+    // joint inspection serves APHA, Port Health and Border Force.
+    let key = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with("demo-declarant"))
+        .and_then(|l| l.split_whitespace().last())
+        .expect("the declarant's key is printed")
+        .to_owned();
+    let url = format!("http://127.0.0.1:{port}/graphql");
+    let plan: serde_json::Value =
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(async {
+                reqwest::Client::new()
+                    .post(&url)
+                    .header("authorization", format!("Bearer {key}"))
+                    .json(&serde_json::json!({
+                        "query": tellonce::demo::EXAMPLE_DECLARATION,
+                        "variables": tellonce::demo::example_declaration_variables(),
+                    }))
+                    .send()
+                    .await
+                    .expect("POST the example declaration")
+                    .json()
+                    .await
+                    .expect("JSON")
+            });
+    let declared = &plan["data"]["declareConsignment"];
+    assert_eq!(declared["status"], "PLANNED", "{plan}");
+    assert_eq!(declared["location"], "GBSEV1", "{plan}");
+    assert_eq!(declared["saving"]["inspectionsScheduled"], 1, "{plan}");
+    assert_eq!(
+        declared["trader"]["name"], "NORTHERN HARVEST FOODS LIMITED",
+        "{plan}"
+    );
     assert!(
         dir.path().join("data").exists(),
         "the embedded ledger lives under ./data"
@@ -310,4 +349,54 @@ fn the_demo_starts_every_department_prints_its_urls_and_stops_on_ctrl_c() {
     let rest: Vec<String> = reader.map_while(Result::ok).collect();
     assert_eq!(wait_exit(&mut child.0), Some(0));
     assert!(rest.iter().any(|l| l.contains("stopped")), "{rest:?}");
+}
+
+#[test]
+fn agencies_checks_the_agencies_file_and_names_what_is_wrong() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let listed = tellonce()
+        .args(["agencies"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run");
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(text.contains("28 agencies (0 connected)"), "{text}");
+    assert!(
+        text.contains("mhra") && text.contains("not connected"),
+        "{text}"
+    );
+
+    let builtin = include_str!("../schema/border/agencies.toml");
+    let file = dir.path().join("agencies.toml");
+    std::fs::write(&file, builtin.replacen("id = \"mhra\"", "id = \"fsa\"", 1)).expect("write");
+    let config = dir.path().join("tellonce.toml");
+    std::fs::write(
+        &config,
+        format!("[border]\nagencies_file = {:?}\n[border.subgraphs]\napha = \"http://127.0.0.1:9/graphql\"\n", file.display().to_string()),
+    )
+    .expect("write");
+    let refused = tellonce()
+        .args(["agencies", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run");
+    assert_eq!(refused.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("agency fsa is named twice") && message.contains("agencies.toml"),
+        "{message}"
+    );
+
+    std::fs::write(&file, builtin).expect("write");
+    let listed = tellonce()
+        .args(["agencies", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("28 agencies (1 connected)"));
 }

@@ -17,6 +17,7 @@ pub mod plan;
 mod record;
 pub mod tables;
 mod worker;
+mod writer;
 
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
@@ -83,6 +84,11 @@ pub enum BorderError {
     Corrupt(#[from] serde_json::Error),
     #[error("a background task stopped: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// A batch written together failed as one; nothing of it was written.
+    #[error("not recorded ({0}); send it again with the same idempotency key")]
+    Batch(#[source] Arc<BorderError>),
+    #[error("the border writer has stopped")]
+    Stopped,
 }
 
 impl From<LedgerError> for BorderError {
@@ -103,7 +109,9 @@ impl BorderError {
             BorderError::NotFound(_) => ErrorCode::NotFound,
             BorderError::Forbidden(_) => ErrorCode::Forbidden,
             BorderError::Busy => ErrorCode::RateLimited,
-            BorderError::Store(_)
+            BorderError::Batch(inner) => inner.code(),
+            BorderError::Stopped
+            | BorderError::Store(_)
             | BorderError::Database(_)
             | BorderError::Ledger(_)
             | BorderError::Corrupt(_)
@@ -125,6 +133,7 @@ pub struct Border {
     places: Arc<Places>,
     agencies: RwLock<LoadedAgencies>,
     client: assess::AgencyClient,
+    writes: writer::WriteQueue,
     /// Woken when an assessment is left to retry.
     work: Arc<Notify>,
 }
@@ -194,7 +203,7 @@ impl Border {
             }
         }
         let client = assess::AgencyClient::new(identity, config.assessment_timeout());
-        Ok(Arc::new(Border {
+        Ok(Arc::new_cyclic(|weak| Border {
             config,
             ledger,
             places: Arc::new(places),
@@ -203,6 +212,7 @@ impl Border {
                 modified,
             }),
             client,
+            writes: writer::WriteQueue::start(weak.clone()),
             work: Arc::new(Notify::new()),
         }))
     }
@@ -274,30 +284,48 @@ impl Border {
         }
         let registry = self.registry();
         let declaration = input.validate(&self.places, &registry, Utc::now())?;
-        let this = self.clone();
-        let actor = principal.id.clone();
-        let declared = tokio::task::spawn_blocking(move || {
-            this.declare_blocking(declaration, idempotency_key, actor, &registry)
-        })
-        .await??;
-        let record::Declared {
+        let written = self
+            .writes
+            .write(writer::Job::Declare {
+                declaration: Box::new(declaration),
+                key: idempotency_key,
+                actor: principal.id.clone(),
+            })
+            .await?;
+        let writer::Written::Declared(record::Declared {
             view,
             to_ask,
             token,
-        } = declared;
+        }) = written
+        else {
+            return Err(BorderError::Stopped);
+        };
         if to_ask.is_empty() {
             return Ok(view);
         }
         let answers = self.ask(&view.id, &view.declaration, &to_ask).await;
-        let this = self.clone();
-        let id = view.id.clone();
-        let revised =
-            tokio::task::spawn_blocking(move || this.record_answers_blocking(&id, &token, answers))
-                .await??;
+        let revised = self.record_answers(view.id.clone(), token, answers).await?;
         if revised.plan.status == PlanStatus::Provisional {
             self.work.notify_one();
         }
         Ok(revised)
+    }
+
+    /// Records the answers of the agencies the asker holding `token` asked.
+    async fn record_answers(
+        &self,
+        id: String,
+        token: String,
+        answers: Vec<(String, Result<plan::RiskAssessment, String>)>,
+    ) -> Result<PlanView, BorderError> {
+        match self
+            .writes
+            .write(writer::Job::Answers { id, token, answers })
+            .await?
+        {
+            writer::Written::Revised(view) => Ok(view),
+            writer::Written::Declared(declared) => Ok(declared.view),
+        }
     }
 
     /// Asks each of `agencies` (ids) concurrently.

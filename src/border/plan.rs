@@ -7,7 +7,7 @@
 //! has recorded its outcome, carries the release decision.
 
 use async_graphql::{Enum, SimpleObject};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::agencies::AgencyRegistry;
@@ -494,16 +494,13 @@ fn intervention(
     places: &Places,
     now: DateTime<Utc>,
 ) -> Intervention {
-    let starts_at = asked
-        .iter()
-        .map(|a| a.check.earliest)
-        .max()
-        .unwrap_or(now)
-        .max(if kind == CheckKind::Documentary {
-            now
-        } else {
-            DateTime::<Utc>::MIN_UTC
-        });
+    let earliest = asked.iter().map(|a| a.check.earliest).max().unwrap_or(now);
+    // Papers can be checked from now on; goods only once they are there.
+    let starts_at = if kind == CheckKind::Documentary {
+        earliest.max(now.with_nanosecond(0).unwrap_or(now))
+    } else {
+        earliest
+    };
     let minutes = asked
         .iter()
         .map(|a| a.check.duration_minutes.max(0))
@@ -530,5 +527,144 @@ fn intervention(
         starts_at,
         ends_at: starts_at + Duration::minutes(i64::from(minutes)),
         reasons: asked.iter().map(|a| a.check.reason.clone()).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::border::agencies::BUILTIN_AGENCIES;
+
+    fn check(kind: CheckKind, locations: &[&str], from_hours: i64) -> RequestedCheck {
+        let base = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        RequestedCheck {
+            kind,
+            lines: vec![],
+            locations: locations.iter().map(|l| l.to_string()).collect(),
+            earliest: base + Duration::hours(from_hours),
+            latest: base + Duration::hours(24),
+            duration_minutes: 30,
+            reason: format!("{kind:?}"),
+        }
+    }
+
+    fn answered(agency: &str, risk: RiskLevel, checks: Vec<RequestedCheck>) -> AgencyPart {
+        AgencyPart {
+            agency: agency.into(),
+            status: AssessmentStatus::Answered,
+            assessment: Some(RiskAssessment {
+                risk_level: risk,
+                btom_category: None,
+                reasons: vec![],
+                checks,
+            }),
+            outcome: None,
+            last_error: None,
+        }
+    }
+
+    fn merged(parts: Vec<AgencyPart>) -> Plan {
+        let places = Places::builtin().expect("places");
+        let registry =
+            AgencyRegistry::parse(BUILTIN_AGENCIES, "built in", &places).expect("agencies");
+        merge(parts, Some("GBSEV1"), &registry, &places, Utc::now())
+    }
+
+    #[test]
+    fn on_site_checks_meet_at_one_place_at_the_latest_opening() {
+        let plan = merged(vec![
+            answered(
+                "border-force",
+                RiskLevel::Medium,
+                vec![check(CheckKind::Physical, &["GBSEV1", "GBDOV"], 1)],
+            ),
+            answered(
+                "apha",
+                RiskLevel::High,
+                vec![
+                    check(CheckKind::Identity, &["GBSEV1"], 2),
+                    check(CheckKind::Physical, &["GBSEV1"], 2),
+                ],
+            ),
+        ]);
+        assert_eq!(plan.interventions.len(), 1);
+        let inspection = &plan.interventions[0];
+        assert_eq!(inspection.location.as_deref(), Some("GBSEV1"));
+        assert_eq!(
+            inspection.covers,
+            [CheckKind::Identity, CheckKind::Physical]
+        );
+        assert_eq!(
+            inspection.starts_at,
+            check(CheckKind::Physical, &[], 2).earliest
+        );
+        assert_eq!(plan.lead_agency.as_deref(), Some("apha"));
+        assert_eq!(plan.saving.inspections_requested, 3);
+        assert_eq!(plan.saving.inspections_avoided, 2);
+        assert_eq!(plan.status, PlanStatus::Planned);
+    }
+
+    #[test]
+    fn agencies_with_no_place_in_common_get_an_inspection_each() {
+        let plan = merged(vec![
+            answered(
+                "apha",
+                RiskLevel::High,
+                vec![check(CheckKind::Physical, &["GBSEV1"], 1)],
+            ),
+            answered(
+                "fsa",
+                RiskLevel::Medium,
+                vec![check(CheckKind::Sampling, &["GBFXT1"], 1)],
+            ),
+        ]);
+        assert_eq!(plan.saving.inspections_scheduled, 2);
+        assert!(plan
+            .reasons
+            .iter()
+            .any(|r| r.contains("more than one inspection")));
+    }
+
+    #[test]
+    fn the_release_decision_takes_the_gravest_outcome() {
+        let outcome = |result| RecordedOutcome {
+            result,
+            notes: String::new(),
+            recorded_at: Utc::now(),
+            ledger_seq: 1,
+        };
+        for (results, decision) in [
+            (
+                [OutcomeResult::Satisfactory, OutcomeResult::Satisfactory],
+                Release::Released,
+            ),
+            (
+                [OutcomeResult::Hold, OutcomeResult::Satisfactory],
+                Release::Held,
+            ),
+            (
+                [OutcomeResult::Hold, OutcomeResult::RefuseEntry],
+                Release::RefusedEntry,
+            ),
+        ] {
+            let mut parts = vec![
+                answered(
+                    "apha",
+                    RiskLevel::High,
+                    vec![check(CheckKind::Physical, &["GBSEV1"], 1)],
+                ),
+                answered(
+                    "port-health",
+                    RiskLevel::High,
+                    vec![check(CheckKind::Physical, &["GBSEV1"], 1)],
+                ),
+            ];
+            assert!(merged(parts.clone()).decision.is_none());
+            parts[0].outcome = Some(outcome(results[0]));
+            parts[1].outcome = Some(outcome(results[1]));
+            let plan = merged(parts);
+            assert_eq!(plan.status, PlanStatus::Decided);
+            assert_eq!(plan.decision.map(|d| d.decision), Some(decision));
+        }
     }
 }

@@ -23,14 +23,29 @@ use super::tables::{
     ConsignmentRow, SavingRow,
 };
 use super::{Border, BorderError};
-use crate::ledger::NewEntry;
+use crate::ledger::{NewEntry, Receipt};
 use crate::store::{write_transaction, AnyConnection};
+
+/// Inserts a declaration's rows on one concrete connection.
+macro_rules! insert_declared {
+    ($conn:expr, $row:expr, $saving:expr, $rows:expr) => {{
+        diesel::insert_into(border_consignments::table)
+            .values($row)
+            .execute($conn)?;
+        diesel::insert_into(border_savings::table)
+            .values($saving)
+            .execute($conn)?;
+        diesel::insert_into(border_assessments::table)
+            .values($rows)
+            .execute($conn)?;
+    }};
+}
 
 /// An assessment answered with checks whose outcome is not recorded yet
 /// (the agency's worklist).
 pub(super) const AWAITING_OUTCOME: &str = "awaiting_outcome";
 /// Attempts of a declaration that lost an idempotency-key race with another hub.
-const RACE_ATTEMPTS: usize = 3;
+pub(super) const RACE_ATTEMPTS: usize = 3;
 
 /// A consignment with its current plan, as the graph shows it.
 #[derive(Debug, Clone)]
@@ -93,6 +108,39 @@ pub struct BorderTotals {
     pub interventions_scheduled: i64,
 }
 
+/// A declaration's first step.
+pub(super) enum DeclarationStep {
+    /// Declared before under the same key.
+    Existing(PlanView),
+    New(NewDeclaration),
+}
+
+/// A declaration's rows and ledger entries, waiting for their receipts.
+pub(super) struct NewDeclaration {
+    row: ConsignmentRow,
+    plan: Plan,
+    assessments: Vec<AssessmentRow>,
+    pub entries: Vec<NewEntry>,
+    to_ask: Vec<String>,
+    token: String,
+}
+
+/// Answers' first step.
+pub(super) enum AnswersStep {
+    /// Nothing new: no answer was this asker's to record.
+    Unchanged(PlanView),
+    Revised(Revision),
+}
+
+/// A plan revision waiting for its ledger receipts.
+pub(super) struct Revision {
+    row: ConsignmentRow,
+    plan: Plan,
+    revision: i64,
+    now: DateTime<Utc>,
+    pub entries: Vec<NewEntry>,
+}
+
 /// What a declaration wrote, and which agencies to ask now.
 pub(super) struct Declared {
     pub view: PlanView,
@@ -101,13 +149,24 @@ pub(super) struct Declared {
     pub token: String,
 }
 
+impl Declared {
+    /// A declaration made before: nothing to ask.
+    pub(super) fn existing(view: PlanView) -> Declared {
+        Declared {
+            view,
+            to_ask: Vec::new(),
+            token: String::new(),
+        }
+    }
+}
+
 pub(super) fn random_token() -> String {
     let mut bytes = [0u8; 16];
     let _ = getrandom::fill(&mut bytes);
     hex::encode(bytes)
 }
 
-fn is_unique_violation(error: &BorderError) -> bool {
+pub(super) fn is_unique_violation(error: &BorderError) -> bool {
     matches!(
         error,
         BorderError::Database(diesel::result::Error::DatabaseError(
@@ -122,34 +181,16 @@ impl Border {
         self.ledger.subject_hash(&format!("eori:{eori}"))
     }
 
-    pub(super) fn declare_blocking(
-        &self,
-        declaration: Declaration,
-        key: String,
-        actor: String,
-        registry: &AgencyRegistry,
-    ) -> Result<Declared, BorderError> {
-        let mut conn = self.ledger.store().get()?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match write_transaction(&mut conn, |conn| {
-                self.declare_in(conn, &declaration, &key, &actor, registry)
-            }) {
-                Err(error) if attempt < RACE_ATTEMPTS && is_unique_violation(&error) => continue,
-                result => return result,
-            }
-        }
-    }
-
-    fn declare_in(
+    /// Step one of a declaration inside the batch transaction: an earlier
+    /// declaration under the key, or the rows and ledger entries to write.
+    pub(super) fn prepare_declaration(
         &self,
         conn: &mut AnyConnection,
         declaration: &Declaration,
         key: &str,
         actor: &str,
         registry: &AgencyRegistry,
-    ) -> Result<Declared, BorderError> {
+    ) -> Result<DeclarationStep, BorderError> {
         let hash = declaration.content_hash();
         let existing = border_consignments::table
             .filter(border_consignments::idempotency_key.eq(key))
@@ -162,11 +203,7 @@ impl Border {
                     "idempotency key {key:?} was already used for a different declaration"
                 )));
             }
-            return Ok(Declared {
-                view: PlanView::from_row(row)?,
-                to_ask: Vec::new(),
-                token: String::new(),
-            });
+            return Ok(DeclarationStep::Existing(PlanView::from_row(row)?));
         }
         let id = uuid::Uuid::now_v7().to_string();
         let token = random_token();
@@ -178,14 +215,13 @@ impl Border {
         let mut to_ask = Vec::new();
         for agency in registry.in_scope(declaration) {
             let connected = self.agency_url(agency).is_some();
-            let status = if connected {
-                AssessmentStatus::Pending
-            } else {
-                AssessmentStatus::NotConnected
-            };
             parts.push(AgencyPart {
                 agency: agency.id.clone(),
-                status,
+                status: if connected {
+                    AssessmentStatus::Pending
+                } else {
+                    AssessmentStatus::NotConnected
+                },
                 assessment: None,
                 outcome: None,
                 last_error: None,
@@ -213,7 +249,7 @@ impl Border {
                 outcome_seq: None,
             });
         }
-        let mut plan = plan::merge(
+        let plan = plan::merge(
             parts,
             declaration.border_control_post.as_deref(),
             registry,
@@ -235,18 +271,8 @@ impl Border {
         if plan.status == PlanStatus::Decided {
             entries.push(decision_entry(&id, &plan, subject));
         }
-        let receipts = self.ledger.append_in(conn, entries)?;
-        let receipt = receipts
-            .first()
-            .ok_or_else(|| BorderError::BadArgument("the ledger returned no receipt".into()))?;
-        plan.ledger_seq = Some(
-            receipts
-                .last()
-                .map(|r| r.seq as i64)
-                .unwrap_or(receipt.seq as i64),
-        );
         let row = ConsignmentRow {
-            id: id.clone(),
+            id,
             idempotency_key: key.to_owned(),
             content_hash: hash.to_vec(),
             declared_by: actor.to_owned(),
@@ -254,37 +280,52 @@ impl Border {
             declaration: serde_json::to_string(declaration)?,
             status: plan.status.as_str().into(),
             revision: 0,
-            plan: serde_json::to_string(&plan)?,
+            plan: String::new(),
             declared_micros: micros,
             updated_micros: micros,
-            ledger_seq: receipt.seq as i64,
-            entry_hash: receipt.entry_hash.to_vec(),
-            signature: receipt.signature.to_vec(),
+            ledger_seq: 0,
+            entry_hash: Vec::new(),
+            signature: Vec::new(),
         };
-        let saving = SavingRow::of(&id, &plan.saving);
+        Ok(DeclarationStep::New(NewDeclaration {
+            row,
+            plan,
+            assessments: rows,
+            entries,
+            to_ask,
+            token,
+        }))
+    }
+
+    /// Step two: the rows written with the declaration's receipts.
+    pub(super) fn finish_declaration(
+        conn: &mut AnyConnection,
+        new: NewDeclaration,
+        receipts: &[Receipt],
+    ) -> Result<Declared, BorderError> {
+        let NewDeclaration {
+            mut row,
+            mut plan,
+            assessments,
+            to_ask,
+            token,
+            ..
+        } = new;
+        let (Some(first), Some(last)) = (receipts.first(), receipts.last()) else {
+            return Err(BorderError::Ledger(crate::ledger::LedgerError::Storage(
+                "the ledger returned no receipt".into(),
+            )));
+        };
+        plan.ledger_seq = Some(last.seq as i64);
+        row.plan = serde_json::to_string(&plan)?;
+        row.ledger_seq = first.seq as i64;
+        row.entry_hash = first.entry_hash.to_vec();
+        row.signature = first.signature.to_vec();
+        let saving = SavingRow::of(&row.id, &plan.saving);
+        // Multi-row inserts do not compile on the connection enum.
         match conn {
-            AnyConnection::Postgres(c) => {
-                diesel::insert_into(border_consignments::table)
-                    .values(&row)
-                    .execute(c)?;
-                diesel::insert_into(border_savings::table)
-                    .values(&saving)
-                    .execute(c)?;
-                diesel::insert_into(border_assessments::table)
-                    .values(&rows)
-                    .execute(c)?;
-            }
-            AnyConnection::Sqlite(c) => {
-                diesel::insert_into(border_consignments::table)
-                    .values(&row)
-                    .execute(c)?;
-                diesel::insert_into(border_savings::table)
-                    .values(&saving)
-                    .execute(c)?;
-                diesel::insert_into(border_assessments::table)
-                    .values(&rows)
-                    .execute(c)?;
-            }
+            AnyConnection::Postgres(c) => insert_declared!(c, &row, &saving, &assessments),
+            AnyConnection::Sqlite(c) => insert_declared!(c, &row, &saving, &assessments),
         }
         Ok(Declared {
             view: PlanView::from_row(row)?,
@@ -293,71 +334,76 @@ impl Border {
         })
     }
 
-    /// Records the answers of the agencies this asker claimed (`token`) and
-    /// revises the plan if any answer was new.
-    pub(super) fn record_answers_blocking(
+    /// Step one of recording the answers of the agencies this asker
+    /// claimed (`token`): the plan revision to write if any answer was new.
+    pub(super) fn prepare_answers(
         &self,
+        conn: &mut AnyConnection,
         id: &str,
         token: &str,
-        answers: Vec<(String, Result<RiskAssessment, String>)>,
-    ) -> Result<PlanView, BorderError> {
-        let registry = self.registry();
-        let mut conn = self.ledger.store().get()?;
-        write_transaction(&mut conn, |conn| {
-            let row = lock_consignment(conn, id)?;
-            let now = Utc::now();
-            let micros = now.timestamp_micros();
-            let mut answered = 0;
-            for (agency, answer) in &answers {
-                let mine = border_assessments::table
-                    .filter(border_assessments::consignment_id.eq(id))
-                    .filter(border_assessments::agency.eq(agency))
-                    .filter(border_assessments::status.eq(assessment_status::PENDING))
-                    .filter(border_assessments::claim_token.eq(token));
-                match answer {
-                    Ok(assessment) => {
-                        let status = if assessment.checks.is_empty() {
-                            assessment_status::ANSWERED
-                        } else {
-                            AWAITING_OUTCOME
-                        };
-                        answered += diesel::update(mine)
-                            .set((
-                                border_assessments::status.eq(status),
-                                border_assessments::answer.eq(serde_json::to_string(assessment)?),
-                                border_assessments::answered_micros.eq(micros),
-                                border_assessments::claim_token.eq(None::<String>),
-                                border_assessments::last_error.eq(None::<String>),
-                            ))
-                            .execute(conn)?;
-                    }
-                    Err(message) => {
-                        let attempts: Option<i64> = mine
-                            .select(border_assessments::attempts)
-                            .first(conn)
-                            .optional()?;
-                        let Some(attempts) = attempts else { continue };
-                        let wait = self
-                            .config
-                            .backoff(u32::try_from(attempts + 1).unwrap_or(u32::MAX));
-                        tracing::warn!(consignment = id, agency, error = %message, "agency did not assess; asking again later");
-                        diesel::update(mine)
-                            .set((
-                                border_assessments::attempts.eq(attempts + 1),
-                                border_assessments::last_error.eq(message),
-                                border_assessments::claim_token.eq(None::<String>),
-                                border_assessments::next_attempt_micros.eq(micros
+        answers: &[(String, Result<RiskAssessment, String>)],
+        registry: &AgencyRegistry,
+    ) -> Result<AnswersStep, BorderError> {
+        let row = lock_consignment(conn, id)?;
+        let now = Utc::now();
+        let micros = now.timestamp_micros();
+        let mut answered = 0;
+        for (agency, answer) in answers {
+            let mine = border_assessments::table
+                .filter(border_assessments::consignment_id.eq(id))
+                .filter(border_assessments::agency.eq(agency))
+                .filter(border_assessments::status.eq(assessment_status::PENDING))
+                .filter(border_assessments::claim_token.eq(token));
+            match answer {
+                Ok(assessment) => {
+                    let status = if assessment.checks.is_empty() {
+                        assessment_status::ANSWERED
+                    } else {
+                        AWAITING_OUTCOME
+                    };
+                    answered += diesel::update(mine)
+                        .set((
+                            border_assessments::status.eq(status),
+                            border_assessments::answer.eq(serde_json::to_string(assessment)?),
+                            border_assessments::answered_micros.eq(micros),
+                            border_assessments::claim_token.eq(None::<String>),
+                            border_assessments::last_error.eq(None::<String>),
+                        ))
+                        .execute(conn)?;
+                }
+                Err(message) => {
+                    let attempts: Option<i64> = mine
+                        .select(border_assessments::attempts)
+                        .first(conn)
+                        .optional()?;
+                    let Some(attempts) = attempts else { continue };
+                    let wait = self
+                        .config
+                        .backoff(u32::try_from(attempts + 1).unwrap_or(u32::MAX));
+                    tracing::warn!(consignment = id, agency, error = %message, "agency did not assess; asking again later");
+                    diesel::update(mine)
+                        .set((
+                            border_assessments::attempts.eq(attempts + 1),
+                            border_assessments::last_error.eq(message),
+                            border_assessments::claim_token.eq(None::<String>),
+                            border_assessments::next_attempt_micros
+                                .eq(micros
                                     + i64::try_from(wait.as_micros()).unwrap_or(i64::MAX / 4)),
-                            ))
-                            .execute(conn)?;
-                    }
+                        ))
+                        .execute(conn)?;
                 }
             }
-            if answered == 0 {
-                return PlanView::from_row(row);
-            }
-            self.revise(conn, row, &registry, now, Vec::new())
-        })
+        }
+        if answered == 0 {
+            return Ok(AnswersStep::Unchanged(PlanView::from_row(row)?));
+        }
+        Ok(AnswersStep::Revised(self.prepare_revision(
+            conn,
+            row,
+            registry,
+            now,
+            Vec::new(),
+        )?))
     }
 
     /// Records `agency`'s outcome once and revises the plan.
@@ -447,20 +493,25 @@ impl Border {
                     "{agency}'s outcome for this plan is already recorded"
                 )));
             }
-            self.revise(conn, row, registry, now, Vec::new())
+            let mut revision = self.prepare_revision(conn, row, registry, now, Vec::new())?;
+            let receipts = self
+                .ledger
+                .append_in(conn, std::mem::take(&mut revision.entries))?;
+            finish_revision(conn, revision, &receipts)
         })
     }
 
-    /// Rebuilds the plan from every agency's part, ledgers the revision (and
-    /// the release decision when it is reached) and stores it.
-    fn revise(
+    /// Rebuilds the plan from every agency's part, with the ledger entries
+    /// of the revision (and of the release decision when it is reached)
+    /// after `entries`.
+    fn prepare_revision(
         &self,
         conn: &mut AnyConnection,
         row: ConsignmentRow,
         registry: &AgencyRegistry,
         now: DateTime<Utc>,
         mut entries: Vec<NewEntry>,
-    ) -> Result<PlanView, BorderError> {
+    ) -> Result<Revision, BorderError> {
         let declaration: Declaration = serde_json::from_str(&row.declaration)?;
         let previous: Plan = serde_json::from_str(&row.plan)?;
         let parts = load_parts(conn, &row.id, registry)?;
@@ -497,25 +548,12 @@ impl Border {
         if previous.decision.is_none() && plan.decision.is_some() {
             entries.push(decision_entry(&row.id, &plan, subject));
         }
-        let receipts = self.ledger.append_in(conn, entries)?;
-        plan.ledger_seq = receipts.last().map(|r| r.seq as i64);
-        let micros = now.timestamp_micros();
-        diesel::update(border_consignments::table.filter(border_consignments::id.eq(&row.id)))
-            .set((
-                border_consignments::status.eq(plan.status.as_str()),
-                border_consignments::revision.eq(revision),
-                border_consignments::plan.eq(serde_json::to_string(&plan)?),
-                border_consignments::updated_micros.eq(micros),
-            ))
-            .execute(conn)?;
-        diesel::update(border_savings::table.filter(border_savings::consignment_id.eq(&row.id)))
-            .set(&SavingRow::of(&row.id, &plan.saving))
-            .execute(conn)?;
-        Ok(PlanView {
+        Ok(Revision {
+            row,
             plan,
             revision,
-            updated_at: now,
-            ..PlanView::from_row(row)?
+            now,
+            entries,
         })
     }
 
@@ -529,6 +567,39 @@ impl Border {
             .map(PlanView::from_row)
             .transpose()
     }
+}
+
+/// Step two of a revision: the plan stored with its ledger entry's sequence.
+pub(super) fn finish_revision(
+    conn: &mut AnyConnection,
+    revision: Revision,
+    receipts: &[Receipt],
+) -> Result<PlanView, BorderError> {
+    let Revision {
+        row,
+        mut plan,
+        revision,
+        now,
+        ..
+    } = revision;
+    plan.ledger_seq = receipts.last().map(|r| r.seq as i64);
+    diesel::update(border_consignments::table.filter(border_consignments::id.eq(&row.id)))
+        .set((
+            border_consignments::status.eq(plan.status.as_str()),
+            border_consignments::revision.eq(revision),
+            border_consignments::plan.eq(serde_json::to_string(&plan)?),
+            border_consignments::updated_micros.eq(now.timestamp_micros()),
+        ))
+        .execute(conn)?;
+    diesel::update(border_savings::table.filter(border_savings::consignment_id.eq(&row.id)))
+        .set(&SavingRow::of(&row.id, &plan.saving))
+        .execute(conn)?;
+    Ok(PlanView {
+        plan,
+        revision,
+        updated_at: now,
+        ..PlanView::from_row(row)?
+    })
 }
 
 fn decision_entry(id: &str, plan: &Plan, subject: crate::ledger::SubjectHash) -> NewEntry {

@@ -75,8 +75,7 @@ async fn run(border: Arc<Border>) {
             let token = token.clone();
             Some(async move {
                 let answers = border.ask(&id, &declaration, &agencies).await;
-                let recorded = tokio::task::spawn_blocking(move || border.record_answers_blocking(&id, &token, answers)).await;
-                if let Ok(Err(error)) = recorded {
+                if let Err(error) = border.record_answers(id, token, answers).await {
                     tracing::warn!(%error, "cannot record agencies' answers; they are asked again when the claim runs out");
                 }
             })
