@@ -48,25 +48,8 @@ fn part<'a>(plan: &'a Value, agency: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{agency} has no part in {plan}"))
 }
 
-fn ledger_kinds(db: &TestDb) -> Vec<String> {
-    #[derive(diesel::QueryableByName)]
-    struct Kind {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        kind: String,
-    }
-    use diesel::RunQueryDsl;
-    let store = tellonce::store::Store::open(&db.url).expect("open");
-    let mut conn = store.get().expect("connection");
-    diesel::sql_query("SELECT kind FROM ledger_entries ORDER BY seq")
-        .load::<Kind>(&mut *conn)
-        .expect("ledger kinds")
-        .into_iter()
-        .map(|k| k.kind)
-        .collect()
-}
-
 fn count_kind(db: &TestDb, kind: &str) -> usize {
-    ledger_kinds(db).iter().filter(|k| *k == kind).count()
+    db.ledger_kinds().iter().filter(|k| *k == kind).count()
 }
 
 async fn live_animals_get_one_joint_inspection(backend: &str) {
@@ -114,10 +97,10 @@ async fn live_animals_get_one_joint_inspection(backend: &str) {
     let id = plan["id"].as_str().expect("id").to_owned();
 
     // The same key and declaration: the same plan, nothing new written.
-    let entries = ledger_kinds(&db).len();
+    let entries = db.ledger_kinds().len();
     let again = declare(&url, cattle, "cattle-1").await;
     assert_eq!(again["id"], plan["id"]);
-    assert_eq!(ledger_kinds(&db).len(), entries);
+    assert_eq!(db.ledger_kinds().len(), entries);
     // The same key, another declaration: CONFLICT.
     let conflict = call(
         &url,
@@ -444,7 +427,7 @@ async fn invalid_declarations_name_the_field_and_write_nothing(backend: &str) {
     let agencies = Agencies::start().await;
     let hub = start_hub(&border_config(&db, &departments, &agencies)).await;
     let url = hub.graphql_url();
-    let entries = ledger_kinds(&db).len();
+    let entries = db.ledger_kinds().len();
 
     let cases: Vec<(&str, Value, &str, &str)> = vec![
         (
@@ -629,7 +612,7 @@ async fn invalid_declarations_name_the_field_and_write_nothing(backend: &str) {
     assert_eq!(code(&unscoped), "UNAUTHORIZED_FIELD_OR_TYPE", "{unscoped}");
     assert_eq!(db.count("SELECT COUNT(*) AS n FROM border_consignments"), 0);
     assert_eq!(db.count("SELECT COUNT(*) AS n FROM border_assessments"), 0);
-    assert_eq!(ledger_kinds(&db).len(), entries);
+    assert_eq!(db.ledger_kinds().len(), entries);
     hub.stop().await;
 }
 both_backends!(

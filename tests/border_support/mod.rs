@@ -238,30 +238,10 @@ pub fn arrival(hours: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// Live cattle from France, through Dover, to be checked at Sevington.
+/// Live cattle from France, through Dover, to be checked at Sevington (the
+/// demo's example declaration).
 pub fn live_animals() -> Value {
-    json!({
-        "declarant": "GB351608216000",
-        "importer": "GB351608216000",
-        "originCountry": "FR",
-        "dispatchCountry": "FR",
-        "procedureCode": "4000",
-        "locationOfGoods": "GB/A/U/DVRDOVDVR",
-        "portOfEntry": "GBDOV",
-        "borderControlPost": "GBSEV1",
-        "arrivesAt": arrival(2),
-        "transportMode": "ROAD",
-        "goodsMovementReference": "GMRA00002KW2",
-        "chedReference": "CHEDA.GB.2026.1234567",
-        "items": [{
-            "commodityCode": "0102291000",
-            "description": "Live bovine animals for breeding",
-            "quantity": 20,
-            "netMassKg": 12000.0,
-            "grossMassKg": 14000.0,
-            "valueGbp": 30000.0
-        }]
-    })
+    tellonce::demo::example_declaration_variables()["declaration"].clone()
 }
 
 /// Plants for planting from the Netherlands, through Dover.

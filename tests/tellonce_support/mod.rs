@@ -92,18 +92,28 @@ impl TestDb {
 
     /// Every ledger payload, as text.
     pub fn ledger_payloads(&self) -> Vec<String> {
+        self.texts("SELECT body AS text FROM ledger_payloads ORDER BY seq")
+    }
+
+    /// Every ledger entry's kind, in sequence.
+    pub fn ledger_kinds(&self) -> Vec<String> {
+        self.texts("SELECT kind AS text FROM ledger_entries ORDER BY seq")
+    }
+
+    /// One text column (`text`) of every row `sql` selects.
+    pub fn texts(&self, sql: &str) -> Vec<String> {
         #[derive(diesel::QueryableByName)]
-        struct P {
+        struct Text {
             #[diesel(sql_type = diesel::sql_types::Text)]
-            body: String,
+            text: String,
         }
         let store = tellonce::store::Store::open(&self.url).expect("open store");
         let mut conn = store.get().expect("connection");
-        diesel::sql_query("SELECT body FROM ledger_payloads ORDER BY seq")
-            .load::<P>(&mut *conn)
-            .expect("payloads")
+        diesel::sql_query(sql)
+            .load::<Text>(&mut *conn)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
             .into_iter()
-            .map(|p| p.body)
+            .map(|t| t.text)
             .collect()
     }
 }
