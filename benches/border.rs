@@ -14,10 +14,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use diesel::{Connection, RunQueryDsl};
 use serde_json::{json, Value};
 use tellonce::config::{Config, SubgraphConfig};
-use tellonce_departments::{Agency, Department, RunningDepartment};
+use tellonce_departments::{Agency, RunningDepartment};
+
+mod support;
 
 /// The allocator the `tellonce` binary uses, so figures match it.
 #[global_allocator]
@@ -228,37 +229,14 @@ async fn run(
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let sdl_dir = tempfile::tempdir().expect("temp dir");
-    let mut subgraphs = Vec::new();
-    let mut running = Vec::new();
-    for department in Department::all() {
-        let path = sdl_dir
-            .path()
-            .join(format!("{}.graphql", department.name()));
-        std::fs::write(&path, department.sdl()).expect("write sdl");
-        let d = tellonce_departments::start(
-            *department,
-            TcpListener::bind("127.0.0.1:0").expect("bind"),
-        )
-        .await
-        .expect("department");
-        subgraphs.push(SubgraphConfig {
-            name: department.name().into(),
-            url: d.url(),
-            schema_file: Some(path),
-        });
-        running.push(d);
-    }
+    let departments = support::start_departments().await;
     let mut agencies = Vec::new();
     for agency in Agency::all() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         agencies.push(
-            tellonce_departments::start_agency(
-                *agency,
-                TcpListener::bind("127.0.0.1:0").expect("bind"),
-                Default::default(),
-            )
-            .await
-            .expect("agency"),
+            tellonce_departments::start_agency(*agency, listener, Default::default())
+                .await
+                .expect("agency"),
         );
     }
     let only = std::env::var("BORDER_BENCH_BACKEND").ok();
@@ -269,32 +247,33 @@ async fn main() {
             .join("tellonce.db")
             .to_string_lossy()
             .into_owned();
-        run("sqlite", url, dir.path(), subgraphs.clone(), &agencies).await;
+        run(
+            "sqlite",
+            url,
+            dir.path(),
+            departments.subgraphs.clone(),
+            &agencies,
+        )
+        .await;
     }
     if only.as_deref() != Some("sqlite") {
-        let base = "postgres://postgres@127.0.0.1:5432/test";
-        match diesel::pg::PgConnection::establish(base) {
-            Ok(mut admin) => {
-                let name = format!("tellonce_border_bench_{}", std::process::id());
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .expect("create");
+        match support::PgDatabase::create("tellonce_border_bench") {
+            Ok(database) => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 run(
                     "postgres",
-                    format!("postgres://postgres@127.0.0.1:5432/{name}"),
+                    database.url.clone(),
                     dir.path(),
-                    subgraphs.clone(),
+                    departments.subgraphs.clone(),
                     &agencies,
                 )
                 .await;
-                let _ = diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
-                    .execute(&mut admin);
             }
             Err(error) => println!("postgres: skipped ({error})"),
         }
     }
-    for d in running.into_iter().chain(agencies) {
-        let _ = d.stop().await;
+    for agency in agencies {
+        let _ = agency.stop().await;
     }
+    departments.stop().await;
 }

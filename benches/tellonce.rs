@@ -13,10 +13,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use diesel::{Connection, RunQueryDsl};
+use diesel::RunQueryDsl;
 use serde_json::json;
 use tellonce::config::{Config, SubgraphConfig};
-use tellonce_departments::Department;
+
+mod support;
 
 /// The allocator the `tellonce` binary uses, so figures match it.
 #[global_allocator]
@@ -150,25 +151,7 @@ async fn run(backend: &str, url: String, dir: &std::path::Path, subgraphs: Vec<S
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let sdl_dir = tempfile::tempdir().expect("temp dir");
-    let mut subgraphs = Vec::new();
-    let mut running = Vec::new();
-    for department in Department::all() {
-        let path = sdl_dir
-            .path()
-            .join(format!("{}.graphql", department.name()));
-        std::fs::write(&path, department.sdl()).expect("write sdl");
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let d = tellonce_departments::start(*department, listener)
-            .await
-            .expect("department");
-        subgraphs.push(SubgraphConfig {
-            name: department.name().into(),
-            url: d.url(),
-            schema_file: Some(path),
-        });
-        running.push(d);
-    }
+    let departments = support::start_departments().await;
     let only = std::env::var("TELLONCE_BENCH_BACKEND").ok();
     if only.as_deref() != Some("postgres") {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -177,31 +160,22 @@ async fn main() {
             .join("tellonce.db")
             .to_string_lossy()
             .into_owned();
-        run("sqlite", url, dir.path(), subgraphs.clone()).await;
+        run("sqlite", url, dir.path(), departments.subgraphs.clone()).await;
     }
     if only.as_deref() != Some("sqlite") {
-        let base = "postgres://postgres@127.0.0.1:5432/test";
-        match diesel::pg::PgConnection::establish(base) {
-            Ok(mut admin) => {
-                let name = format!("tellonce_bench_{}", std::process::id());
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .expect("create");
+        match support::PgDatabase::create("tellonce_bench") {
+            Ok(database) => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 run(
                     "postgres",
-                    format!("postgres://postgres@127.0.0.1:5432/{name}"),
+                    database.url.clone(),
                     dir.path(),
-                    subgraphs.clone(),
+                    departments.subgraphs.clone(),
                 )
                 .await;
-                let _ = diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
-                    .execute(&mut admin);
             }
             Err(error) => println!("postgres: skipped ({error})"),
         }
     }
-    for d in running {
-        let _ = d.stop().await;
-    }
+    departments.stop().await;
 }

@@ -47,7 +47,7 @@ impl AgencyClient {
     pub async fn assess(
         &self,
         subgraph: &str,
-        url: &str,
+        url: &reqwest::Url,
         reference: &str,
         declaration: &Declaration,
     ) -> Result<RiskAssessment, String> {
@@ -56,7 +56,11 @@ impl AgencyClient {
             map.insert("reference".into(), Json::String(reference.to_owned()));
         }
         let body = json!({ "query": ASSESS_RISK, "variables": { "consignment": consignment } });
-        let mut request = self.http.post(url).timeout(self.timeout).json(&body);
+        let mut request = self
+            .http
+            .post(url.clone())
+            .timeout(self.timeout)
+            .json(&body);
         if let Some(identity) = &self.identity {
             request = request.header(
                 HUB_TOKEN_HEADER,

@@ -19,6 +19,7 @@ pub mod tables;
 mod worker;
 mod writer;
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
@@ -133,6 +134,8 @@ pub struct Border {
     places: Arc<Places>,
     agencies: RwLock<LoadedAgencies>,
     client: assess::AgencyClient,
+    /// Agency subgraph name → its URL (`[border.subgraphs]`).
+    endpoints: HashMap<String, reqwest::Url>,
     writes: writer::WriteQueue,
     /// Woken when an assessment is left to retry.
     work: Arc<Notify>,
@@ -190,17 +193,14 @@ impl Border {
         identity: Option<Arc<HubIdentity>>,
     ) -> Result<Arc<Border>, BorderDataError> {
         let (places, registry, modified) = load_data(&config)?;
-        for agency in registry.all() {
-            if let Some(subgraph) = &agency.subgraph {
-                if let Some(url) = config.subgraphs.get(subgraph) {
-                    if reqwest::Url::parse(url).is_err() {
-                        return Err(BorderDataError {
-                            file: "[border.subgraphs]".into(),
-                            message: format!("{subgraph} = {url:?} is not a URL"),
-                        });
-                    }
-                }
-            }
+        // Parsed once: a URL parsed on every call shows in the profile.
+        let mut endpoints = HashMap::new();
+        for (subgraph, url) in &config.subgraphs {
+            let parsed = reqwest::Url::parse(url).map_err(|e| BorderDataError {
+                file: "[border.subgraphs]".into(),
+                message: format!("{subgraph} = {url:?} is not a URL: {e}"),
+            })?;
+            endpoints.insert(subgraph.clone(), parsed);
         }
         let client = assess::AgencyClient::new(identity, config.assessment_timeout());
         Ok(Arc::new_cyclic(|weak| Border {
@@ -212,6 +212,7 @@ impl Border {
                 modified,
             }),
             client,
+            endpoints,
             writes: writer::WriteQueue::start(weak.clone()),
             work: Arc::new(Notify::new()),
         }))
@@ -234,12 +235,8 @@ impl Border {
     }
 
     /// The URL the hub asks `agency` at, when it is connected.
-    pub fn agency_url(&self, agency: &Agency) -> Option<&str> {
-        agency
-            .subgraph
-            .as_ref()
-            .and_then(|s| self.config.subgraphs.get(s))
-            .map(String::as_str)
+    pub fn agency_url(&self, agency: &Agency) -> Option<&reqwest::Url> {
+        agency.subgraph.as_ref().and_then(|s| self.endpoints.get(s))
     }
 
     /// Reads the configured agencies file again if it changed. A file that
