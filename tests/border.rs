@@ -12,22 +12,7 @@ use std::time::Duration;
 use border_support::*;
 use serde_json::{json, Value};
 use tellonce_departments::Agency;
-use tellonce_support::{Departments, HubProcess, TestDb, OPERATOR_KEY};
-
-macro_rules! both_backends {
-    ($name:ident, $body:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                super::$body("sqlite").await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                super::$body("postgres").await;
-            }
-        }
-    };
-}
+use tellonce_support::{Departments, HubProcess, TestDb};
 
 async fn start_hub(config: &tellonce::config::Config) -> tellonce::server::RunningHub {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -785,6 +770,5 @@ async fn the_agencies_file_is_checked_at_start_and_at_reload() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(renamed, "the changed file is reloaded");
-    let _ = OPERATOR_KEY;
     hub.stop().await;
 }
