@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::NaiveTime;
+use chrono::{DateTime, NaiveTime, Utc};
 use serde::Deserialize;
 
 use super::BorderDataError;
@@ -141,10 +141,65 @@ impl Places {
         self.posts.iter().find(|p| p.code == code)
     }
 
+    /// The first moment from `at` at which the post `code` is open (times of
+    /// day are read as UTC); `at` itself for a port or an unknown code.
+    pub fn next_open(&self, code: &str, at: DateTime<Utc>) -> DateTime<Utc> {
+        let Some(post) = self.border_control_post(code) else {
+            return at;
+        };
+        let time = at.time();
+        let open_now = time >= post.opens && post.closes.is_none_or(|closes| time < closes);
+        if open_now {
+            return at;
+        }
+        let day = if time < post.opens {
+            at.date_naive()
+        } else {
+            at.date_naive() + chrono::Days::new(1)
+        };
+        day.and_time(post.opens).and_utc()
+    }
+
     /// The name of a port or post, for plans.
     pub fn name_of(&self, code: &str) -> Option<&str> {
         self.port(code)
             .map(|p| p.name.as_str())
             .or_else(|| self.border_control_post(code).map(|p| p.name.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_inspection_waits_for_its_post_to_open() {
+        let places = Places::builtin().expect("places");
+        let at = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .expect("time")
+                .with_timezone(&Utc)
+        };
+        // Felixstowe opens 06:00–22:00; Sevington never closes.
+        assert_eq!(
+            places.next_open("GBFXT1", at("2026-12-02T10:00:00Z")),
+            at("2026-12-02T10:00:00Z")
+        );
+        assert_eq!(
+            places.next_open("GBFXT1", at("2026-12-02T03:10:00Z")),
+            at("2026-12-02T06:00:00Z")
+        );
+        assert_eq!(
+            places.next_open("GBFXT1", at("2026-12-02T22:30:00Z")),
+            at("2026-12-03T06:00:00Z")
+        );
+        assert_eq!(
+            places.next_open("GBSEV1", at("2026-12-02T03:10:00Z")),
+            at("2026-12-02T03:10:00Z")
+        );
+        assert_eq!(
+            places.next_open("GBDOV", at("2026-12-02T03:10:00Z")),
+            at("2026-12-02T03:10:00Z")
+        );
     }
 }

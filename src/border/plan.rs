@@ -310,7 +310,7 @@ pub fn merge(
     for inspection in &inspections {
         if inspection.starts_at > latest_end(&asked, inspection) {
             reasons.push(format!(
-                "the inspection at {} starts after an agency's window closes: the slot follows the latest opening",
+                "the inspection at {} starts after an agency's window closes: the slot follows the latest opening of the agencies and the post",
                 inspection.location_name.as_deref().unwrap_or("the border")
             ));
         }
@@ -496,10 +496,10 @@ fn intervention(
 ) -> Intervention {
     let earliest = asked.iter().map(|a| a.check.earliest).max().unwrap_or(now);
     // Papers can be checked from now on; goods only once they are there.
-    let starts_at = if kind == CheckKind::Documentary {
-        earliest.max(now.with_nanosecond(0).unwrap_or(now))
-    } else {
-        earliest
+    let starts_at = match (&place, kind) {
+        (_, CheckKind::Documentary) => earliest.max(now.with_nanosecond(0).unwrap_or(now)),
+        (Some(place), _) => places.next_open(place, earliest),
+        (None, _) => earliest,
     };
     let minutes = asked
         .iter()
