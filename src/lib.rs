@@ -13,6 +13,7 @@ pub mod error_code;
 pub mod gateway;
 pub mod http;
 pub mod hub;
+pub mod idempotency;
 pub mod in_flight;
 pub mod ledger;
 pub mod server;

@@ -159,6 +159,17 @@ pub struct Agency {
     pub scope: Scope,
 }
 
+impl Agency {
+    /// Whether `principal` is this agency's own (an agency principal bound to it).
+    pub fn is_acted_for_by(&self, principal: &crate::auth::Principal) -> bool {
+        principal.kind == crate::auth::PrincipalKind::Agency
+            && self
+                .principal
+                .as_deref()
+                .is_some_and(|name| principal.acts_for(name))
+    }
+}
+
 /// Every agency, in file order, with the trader flags they may name.
 #[derive(Debug, Clone)]
 pub struct AgencyRegistry {

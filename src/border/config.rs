@@ -61,11 +61,10 @@ impl BorderConfig {
 
     /// The wait before retry number `attempt`, as tell-us-once delivery waits.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let as_delivery = crate::tellonce::TellOnceConfig {
-            backoff_base_ms: self.backoff_base_ms,
-            backoff_max_ms: self.backoff_max_ms,
-            ..Default::default()
-        };
-        crate::tellonce::delivery::backoff(&as_delivery, attempt)
+        crate::tellonce::delivery::backoff_between(
+            self.backoff_base_ms,
+            self.backoff_max_ms,
+            attempt,
+        )
     }
 }

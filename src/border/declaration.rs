@@ -122,11 +122,6 @@ impl Declaration {
         let bytes = serde_json::to_vec(self).unwrap_or_default();
         Sha256::digest(&bytes).into()
     }
-
-    /// The consignment's total customs value.
-    pub fn total_value_gbp(&self) -> f64 {
-        self.items.iter().map(|i| i.value_gbp).sum()
-    }
 }
 
 /// A declaration refused: which field, which rule, and why.

@@ -226,14 +226,6 @@ impl Border {
         }
     }
 
-    pub fn places(&self) -> &Places {
-        &self.places
-    }
-
-    pub fn ledger(&self) -> &Arc<Ledger> {
-        &self.ledger
-    }
-
     /// The URL the hub asks `agency` at, when it is connected.
     pub fn agency_url(&self, agency: &Agency) -> Option<&reqwest::Url> {
         agency.subgraph.as_ref().and_then(|s| self.endpoints.get(s))
@@ -371,9 +363,7 @@ impl Border {
         let Some(known) = registry.get(&agency) else {
             return Err(BorderError::NotFound(format!("agency {agency}")));
         };
-        let own = principal.kind == PrincipalKind::Agency
-            && known.principal.is_some()
-            && principal.department.as_deref() == known.principal.as_deref();
+        let own = known.is_acted_for_by(principal);
         if !own {
             return Err(BorderError::Forbidden(format!(
                 "only {}'s own principal may record its outcome",
@@ -413,12 +403,11 @@ impl Border {
             return true;
         }
         let registry = self.registry();
-        principal.kind == PrincipalKind::Agency
-            && view.plan.parts.iter().any(|p| {
-                registry.get(&p.agency).and_then(|a| a.principal.as_deref())
-                    == principal.department.as_deref()
-                    && principal.department.is_some()
-            })
+        view.plan.parts.iter().any(|p| {
+            registry
+                .get(&p.agency)
+                .is_some_and(|agency| agency.is_acted_for_by(principal))
+        })
     }
 
     /// A page of consignments, oldest first: every one for operators and
@@ -465,9 +454,7 @@ impl Border {
         let Some(known) = registry.get(&agency) else {
             return Err(BorderError::NotFound(format!("agency {agency}")));
         };
-        let own = principal.kind == PrincipalKind::Agency
-            && known.principal.is_some()
-            && principal.department.as_deref() == known.principal.as_deref();
+        let own = known.is_acted_for_by(principal);
         if !own && !matches!(principal.kind, PrincipalKind::Operator | PrincipalKind::Hub) {
             return Err(BorderError::Forbidden(format!(
                 "only {}'s own principal (or an operator) may read its worklist",
@@ -514,10 +501,8 @@ impl Border {
 }
 
 fn check_idempotency_key(key: &str) -> Result<(), BorderError> {
-    if key.trim().is_empty() || key.chars().count() > 200 {
-        return Err(BorderError::BadArgument(
-            "idempotencyKey must be 1 to 200 characters".into(),
-        ));
+    match crate::idempotency::refusal(key) {
+        Some(refusal) => Err(BorderError::BadArgument(refusal)),
+        None => Ok(()),
     }
-    Ok(())
 }

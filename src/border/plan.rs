@@ -144,16 +144,6 @@ impl PlanStatus {
             PlanStatus::Decided => super::tables::consignment_status::DECIDED,
         }
     }
-
-    pub fn parse(text: &str) -> Option<PlanStatus> {
-        [
-            PlanStatus::Provisional,
-            PlanStatus::Planned,
-            PlanStatus::Decided,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
-    }
 }
 
 /// One scheduled intervention serving one or more agencies.

@@ -160,12 +160,6 @@ impl Declared {
     }
 }
 
-pub(super) fn random_token() -> String {
-    let mut bytes = [0u8; 16];
-    let _ = getrandom::fill(&mut bytes);
-    hex::encode(bytes)
-}
-
 pub(super) fn is_unique_violation(error: &BorderError) -> bool {
     matches!(
         error,
@@ -206,7 +200,7 @@ impl Border {
             return Ok(DeclarationStep::Existing(PlanView::from_row(row)?));
         }
         let id = uuid::Uuid::now_v7().to_string();
-        let token = random_token();
+        let token = crate::tellonce::delivery::random_token();
         let now = Utc::now();
         let micros = now.timestamp_micros();
         let lease = (self.config.claim_lease_ms as i64).saturating_mul(1000);

@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::record::{self, random_token};
+use super::record;
 use super::Border;
 use crate::store::Backend;
+use crate::tellonce::delivery::random_token;
 
 pub(super) fn start(border: Arc<Border>) -> tokio::task::JoinHandle<()> {
     if border.ledger.store().backend() == Backend::Sqlite {

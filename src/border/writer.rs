@@ -147,21 +147,22 @@ impl Border {
             Ok(conn) => conn,
             Err(error) => return all(error.into()),
         };
-        for attempt in 1..=record::RACE_ATTEMPTS {
+        let mut attempt = 1;
+        loop {
             match write_transaction(&mut conn, |conn| self.write_jobs(conn, &jobs)) {
+                Ok(results) => return results,
+                // Another hub wrote the same idempotency key first: read it back.
                 Err(error)
                     if attempt < record::RACE_ATTEMPTS && record::is_unique_violation(&error) =>
                 {
-                    continue
+                    attempt += 1;
                 }
-                Ok(results) => return results,
                 Err(error) => {
                     tracing::error!(%error, jobs = jobs.len(), "border writes not recorded");
                     return all(error);
                 }
             }
         }
-        all(BorderError::Stopped)
     }
 
     fn write_jobs(

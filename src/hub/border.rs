@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 
-use crate::auth::Principal;
+use super::principal;
 use crate::border::plan::{
     AssessmentStatus, CheckKind, Intervention, OutcomeResult, PlanSaving, RecordedOutcome,
     ReleaseDecision, RiskAssessment,
@@ -45,13 +45,6 @@ fn service<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Arc<Border>> {
         async_graphql::Error::new("this hub does not serve border coordination")
             .extend_with(|_, e| e.set("code", ErrorCode::InternalServerError.as_str()))
     })
-}
-
-fn principal<'a>(ctx: &'a Context<'_>) -> &'a Principal {
-    static ANONYMOUS: std::sync::OnceLock<Principal> = std::sync::OnceLock::new();
-    ctx.data::<Arc<Principal>>()
-        .map(|p| p.as_ref())
-        .unwrap_or_else(|_| ANONYMOUS.get_or_init(Principal::anonymous))
 }
 
 fn page_size(first: Option<i32>) -> Result<usize, async_graphql::Error> {

@@ -18,6 +18,14 @@ pub use mutation_ledger::MutationLedger;
 pub use status::GatewayStatus;
 pub use transport::InProcessTransport;
 
+/// Who is asking a resolver (set by the in-process transport; anonymous if absent).
+pub(crate) fn principal<'a>(ctx: &'a async_graphql::Context<'_>) -> &'a crate::auth::Principal {
+    static ANONYMOUS: std::sync::OnceLock<crate::auth::Principal> = std::sync::OnceLock::new();
+    ctx.data::<Arc<crate::auth::Principal>>()
+        .map(|p| p.as_ref())
+        .unwrap_or_else(|_| ANONYMOUS.get_or_init(crate::auth::Principal::anonymous))
+}
+
 /// The subgraph name the hub registers itself under.
 pub const HUB_SUBGRAPH_NAME: &str = "hub";
 

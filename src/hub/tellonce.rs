@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 
+use super::principal;
 use crate::auth::{Principal, PrincipalKind};
 use crate::tellonce::outbox::ReplayFilter;
 use crate::tellonce::status::{EventStatus, FeedPage};
@@ -36,14 +37,6 @@ fn graphql_error(error: TellOnceError) -> async_graphql::Error {
 fn service<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Arc<TellOnce>> {
     ctx.data::<Arc<TellOnce>>()
         .map_err(|_| graphql_error(TellOnceError::NotServed))
-}
-
-/// Who is asking (set by the in-process transport; anonymous if absent).
-fn principal<'a>(ctx: &'a Context<'_>) -> &'a Principal {
-    static ANONYMOUS: std::sync::OnceLock<Principal> = std::sync::OnceLock::new();
-    ctx.data::<Arc<Principal>>()
-        .map(|p| p.as_ref())
-        .unwrap_or_else(|_| ANONYMOUS.get_or_init(Principal::anonymous))
 }
 
 fn forbidden(message: impl Into<String>) -> async_graphql::Error {

@@ -46,7 +46,8 @@ pub fn start_workers(tellonce: Arc<TellOnce>) -> Vec<tokio::task::JoinHandle<()>
         .collect()
 }
 
-fn random_token() -> String {
+/// A random claim token (which asker holds a claim).
+pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 16];
     let _ = getrandom::fill(&mut bytes);
     hex::encode(bytes)
@@ -63,12 +64,13 @@ fn random_fraction() -> f64 {
 /// `base * 2^(attempt-1)` capped at `max`, then "equal jitter" (half fixed,
 /// half random) so many failed notifications do not retry in step.
 pub fn backoff(config: &TellOnceConfig, attempt: u32) -> Duration {
+    backoff_between(config.backoff_base_ms, config.backoff_max_ms, attempt)
+}
+
+/// [`backoff`] for any base and cap, in milliseconds.
+pub fn backoff_between(base_ms: u64, max_ms: u64, attempt: u32) -> Duration {
     let exponent = attempt.saturating_sub(1).min(30);
-    let ceiling = config
-        .backoff_base_ms
-        .saturating_mul(1u64 << exponent)
-        .min(config.backoff_max_ms)
-        .max(1);
+    let ceiling = base_ms.saturating_mul(1u64 << exponent).min(max_ms).max(1);
     let half = ceiling as f64 / 2.0;
     Duration::from_micros(((half + half * random_fraction()) * 1000.0) as u64)
 }

@@ -225,11 +225,8 @@ impl TellOnce {
         idempotency_key: String,
         principal: &crate::auth::Principal,
     ) -> Result<LifeEventReceipt, TellOnceError> {
-        let key_len = idempotency_key.chars().count();
-        if idempotency_key.trim().is_empty() || key_len > 200 {
-            return Err(TellOnceError::BadArgument(
-                "idempotencyKey must be 1 to 200 characters".into(),
-            ));
+        if let Some(refusal) = crate::idempotency::refusal(&idempotency_key) {
+            return Err(TellOnceError::BadArgument(refusal));
         }
         let event = event.validate()?;
         may_tell(principal, &event)?;
