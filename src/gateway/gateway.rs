@@ -70,13 +70,13 @@ pub enum GatewayError {
 
 /// Serves one supergraph.
 pub struct Gateway {
-    supergraph: Arc<Supergraph>,
-    transports: HashMap<String, Arc<dyn SubgraphTransport>>,
-    health: Arc<SubgraphHealth>,
-    outbound_dedup: Option<OutboundDedup<SharedAnswer>>,
-    outbound_headers: OutboundHeaders,
-    authorization: Option<Arc<Authorization>>,
-    mutation_audit: Option<Arc<dyn MutationAudit>>,
+    pub(super) supergraph: Arc<Supergraph>,
+    pub(super) transports: HashMap<String, Arc<dyn SubgraphTransport>>,
+    pub(super) health: Arc<SubgraphHealth>,
+    pub(super) outbound_dedup: Option<OutboundDedup<SharedAnswer>>,
+    pub(super) outbound_headers: OutboundHeaders,
+    pub(super) authorization: Option<Arc<Authorization>>,
+    pub(super) mutation_audit: Option<Arc<dyn MutationAudit>>,
 }
 
 impl Gateway {
@@ -236,13 +236,14 @@ impl Gateway {
         }
     }
 
-    /// Prepares, executes and shapes one request; a request error is `Err`.
-    async fn run(
+    /// Prepares a request, applies the authorization rules and coerces its
+    /// variables: everything before execution, shared by every transport.
+    pub(super) async fn admit(
         &self,
-        request: GraphQLRequest,
+        request: &GraphQLRequest,
         context: &RequestContext,
-    ) -> Result<Executed, GraphQLResponse> {
-        let query = query_of(&request)?;
+    ) -> Result<Admitted, GraphQLResponse> {
+        let query = query_of(request)?;
         let mut prepared = self
             .prepare(query, request.operation_name.as_deref(), context)
             .await
@@ -275,21 +276,10 @@ impl Gateway {
                     .map_err(request_errors)?;
             }
         }
-        if prepared.kind == OperationKind::Subscription {
-            return Err(GraphQLResponse::request_error(GraphQLError::new(
-                "Subscriptions are not served over this transport.",
-                ErrorCode::BadUserInput,
-            )));
-        }
-        let schema = if prepared.internal {
-            &self.supergraph.internal
-        } else {
-            &self.supergraph.api
-        };
         let variables = super::variables::coerce_variables(
             &prepared.variable_definitions,
             request.variables.as_ref(),
-            schema,
+            self.schema_for(&prepared),
         )
         .map_err(|e| {
             GraphQLResponse::request_error(GraphQLError::new(
@@ -297,6 +287,44 @@ impl Gateway {
                 ErrorCode::BadUserInput,
             ))
         })?;
+        Ok(Admitted {
+            prepared,
+            denied_errors,
+            variables,
+        })
+    }
+
+    /// The schema an operation is shaped against.
+    pub(super) fn schema_for(
+        &self,
+        prepared: &PreparedOperation,
+    ) -> &super::schema_index::SchemaIndex {
+        if prepared.internal {
+            &self.supergraph.internal
+        } else {
+            &self.supergraph.api
+        }
+    }
+
+    /// Prepares, executes and shapes one request; a request error is `Err`.
+    async fn run(
+        &self,
+        request: GraphQLRequest,
+        context: &RequestContext,
+    ) -> Result<Executed, GraphQLResponse> {
+        let admitted = self.admit(&request, context).await?;
+        if admitted.prepared.kind == OperationKind::Subscription {
+            return Err(GraphQLResponse::request_error(GraphQLError::new(
+                "Subscriptions are served over WebSocket, Server-Sent Events or multipart \
+                 HTTP (Accept: text/event-stream or multipart/mixed), not as one response.",
+                ErrorCode::BadUserInput,
+            )));
+        }
+        let Admitted {
+            prepared,
+            mut denied_errors,
+            variables,
+        } = admitted;
         let (data, mut errors) = match prepared.plan.as_ref().and_then(|p| p.root.as_ref()) {
             Some(root) => {
                 let mut executor = Executor::new(
@@ -325,27 +353,44 @@ impl Gateway {
             }
             None => (Data::Object(Object::new()), Vec::new()),
         };
-        if !denied_errors.is_empty() {
-            denied_errors.append(&mut errors);
-            errors = denied_errors;
-        }
+        denied_errors.append(&mut errors);
+        Ok(self.shape(&prepared, &variables, &data, denied_errors))
+    }
+
+    /// Writes the response text of executed `data` in the operation's shape.
+    pub(super) fn shape(
+        &self,
+        prepared: &PreparedOperation,
+        variables: &Map<String, Json>,
+        data: &Data,
+        mut errors: Vec<GraphQLError>,
+    ) -> Executed {
         let hint = prepared.response_size_hint.load(Ordering::Relaxed);
         let mut json = Vec::with_capacity(hint.clamp(4096, MAX_SIZE_HINT));
         json.extend_from_slice(DATA_PREFIX);
-        Projection::new(schema, &variables, &mut errors, &mut json).root(
-            &data,
+        Projection::new(self.schema_for(prepared), variables, &mut errors, &mut json).root(
+            data,
             &prepared.root_type,
             &prepared.shape,
         );
         prepared
             .response_size_hint
             .store(json.len() + json.len() / 8, Ordering::Relaxed);
-        Ok(Executed {
+        Executed {
             json,
             errors,
             cost: prepared.measure.cost,
-        })
+        }
     }
+}
+
+/// A request ready to execute.
+pub(super) struct Admitted {
+    pub prepared: Arc<PreparedOperation>,
+    /// Fields removed because the principal may not see them, reported
+    /// beside the data.
+    pub denied_errors: Vec<GraphQLError>,
+    pub variables: Map<String, Json>,
 }
 
 /// The largest response buffer reserved up front from an earlier response.
@@ -356,7 +401,7 @@ const DATA_PREFIX: &[u8] = b"{\"data\":";
 
 /// An executed request: its response text up to and including `data`, and
 /// the errors to follow it.
-struct Executed {
+pub(super) struct Executed {
     json: Vec<u8>,
     errors: Vec<GraphQLError>,
     /// The operation's estimated cost, reported in `extensions.cost`.
@@ -364,7 +409,7 @@ struct Executed {
 }
 
 impl Executed {
-    fn into_body(self) -> ResponseBody {
+    pub(super) fn into_body(self) -> ResponseBody {
         let Executed {
             mut json,
             errors,

@@ -30,6 +30,7 @@ pub mod request;
 pub mod response;
 pub mod schema_index;
 pub mod shape;
+pub mod subscription;
 pub mod supergraph;
 pub mod text;
 pub mod transport;
@@ -47,5 +48,6 @@ pub use mutation_audit::{AuditTicket, ForwardedMutation, MutationAudit, Mutation
 pub use operation::OperationKind;
 pub use request::GraphQLRequest;
 pub use response::{GraphQLError, GraphQLResponse, Location, PathSegment, ResponseBody};
+pub use subscription::ResponseStream;
 pub use supergraph::{SubgraphInfo, Supergraph, SupergraphError};
-pub use transport::{SubgraphRequest, SubgraphTransport, TransportError};
+pub use transport::{SubgraphEvents, SubgraphRequest, SubgraphTransport, TransportError};

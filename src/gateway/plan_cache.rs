@@ -141,6 +141,11 @@ fn node_weight(node: &ExecNode) -> u64 {
                 + if_clause.as_deref().map_or(0, node_weight)
                 + else_clause.as_deref().map_or(0, node_weight)
         }
+        ExecNode::Subscription { primary, rest } => {
+            NODE_BYTES * (1 + primary.variable_usages.len() as u64)
+                + 2 * primary.query_json.len() as u64
+                + rest.as_deref().map_or(0, node_weight)
+        }
         ExecNode::Unsupported(_) => NODE_BYTES,
     }
 }

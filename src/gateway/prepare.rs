@@ -316,7 +316,7 @@ fn prepare_uncached(
     let mut planned_document = document.clone();
     let has_remote_fields =
         strip_root_meta_fields(&mut planned_document, name.as_deref(), &root_type);
-    let plan = if has_remote_fields && kind != OperationKind::Subscription {
+    let plan = if has_remote_fields {
         Some(plan(
             supergraph,
             &planned_document,

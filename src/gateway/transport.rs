@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 
 use crate::auth::Principal;
 
@@ -36,9 +37,28 @@ pub enum TransportError {
     },
 }
 
+/// The responses of one subscription on a subgraph, each a GraphQL response
+/// as JSON; the stream ends when the subgraph completes it.
+pub type SubgraphEvents = BoxStream<'static, Result<Bytes, TransportError>>;
+
 /// A way to send one GraphQL request to one subgraph and get its raw JSON back.
 pub trait SubgraphTransport: Send + Sync {
     fn call(&self, request: SubgraphRequest) -> BoxFuture<'_, Result<Bytes, TransportError>>;
+
+    /// Opens a subscription on the subgraph. A transport that cannot
+    /// (the default) says so as `Unavailable`.
+    fn subscribe(
+        &self,
+        request: SubgraphRequest,
+    ) -> BoxFuture<'_, Result<SubgraphEvents, TransportError>> {
+        let _ = request;
+        Box::pin(async {
+            Err(TransportError::Unavailable {
+                subgraph: "this subgraph".into(),
+                reason: "its transport does not open subscriptions".into(),
+            })
+        })
+    }
 
     /// Runs in the hub's own process (reads `SubgraphRequest::principal`).
     fn in_process(&self) -> bool {

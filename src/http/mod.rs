@@ -66,6 +66,38 @@ impl HttpState {
         };
         let authorization = text(header::AUTHORIZATION)?;
         let api_key = text(header::HeaderName::from_static("x-api-key"))?;
+        let mut context = self
+            .context_for_credential(
+                authorization,
+                api_key,
+                request.peer_addr().map(|addr| addr.ip()),
+            )
+            .await?;
+        // Only headers a rule forwards can matter downstream: copying the
+        // others would cost every request for nothing.
+        if !self.propagated_headers.is_empty() {
+            context.client_headers = request
+                .headers()
+                .iter()
+                .filter(|(name, _)| self.propagated_headers.iter().any(|p| p == name.as_str()))
+                .filter_map(|(name, value)| {
+                    Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
+                })
+                .collect::<Vec<_>>()
+                .into();
+        }
+        Ok(context)
+    }
+
+    /// Authenticates a credential given as header values (from HTTP headers,
+    /// or a WebSocket's `connection_init` payload) and spends one unit of the
+    /// principal's rate budget.
+    pub async fn context_for_credential(
+        &self,
+        authorization: Option<&str>,
+        api_key: Option<&str>,
+        peer: Option<std::net::IpAddr>,
+    ) -> Result<RequestContext, Refusal> {
         let credential = Credential::from_headers(authorization, api_key).map_err(auth_refusal)?;
         let principal = self
             .authenticator
@@ -74,9 +106,7 @@ impl HttpState {
             .map_err(auth_refusal)?;
         let anonymous = principal.is_anonymous();
         let key = if anonymous {
-            request
-                .peer_addr()
-                .map(|addr| addr.ip().to_string())
+            peer.map(|ip| ip.to_string())
                 .unwrap_or_else(|| "unknown".into())
         } else {
             principal.id.clone()
@@ -103,21 +133,7 @@ impl HttpState {
                 }
             });
         }
-        let mut context = RequestContext::new(principal, self.limits.clone());
-        // Only headers a rule forwards can matter downstream: copying the
-        // others would cost every request for nothing.
-        if !self.propagated_headers.is_empty() {
-            context.client_headers = request
-                .headers()
-                .iter()
-                .filter(|(name, _)| self.propagated_headers.iter().any(|p| p == name.as_str()))
-                .filter_map(|(name, value)| {
-                    Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
-                })
-                .collect::<Vec<_>>()
-                .into();
-        }
-        Ok(context)
+        Ok(RequestContext::new(principal, self.limits.clone()))
     }
 
     /// Fills in a persisted document's text, or refuses the request.

@@ -417,6 +417,12 @@ fn fetched_subgraphs(node: &ExecNode, into: &mut Vec<String>) {
                 fetched_subgraphs(n, into);
             }
         }
+        ExecNode::Subscription { primary, rest } => {
+            add(&primary.subgraph);
+            if let Some(rest) = rest {
+                fetched_subgraphs(rest, into);
+            }
+        }
         ExecNode::Unsupported(_) => {}
     }
 }

@@ -325,6 +325,12 @@ impl<'a> Executor<'a> {
                         self.run(branch).await;
                     }
                 }
+                ExecNode::Subscription { .. } => {
+                    self.lock().errors.push(GraphQLError::new(
+                        "A subscription is served only over a streaming transport.",
+                        ErrorCode::BadUserInput,
+                    ));
+                }
                 ExecNode::Unsupported(what) => {
                     self.lock().errors.push(GraphQLError::new(
                         format!("The gateway does not execute {what} yet."),
@@ -403,6 +409,16 @@ impl<'a> Executor<'a> {
         if let Some((audit, ticket)) = ticket {
             audit.after(ticket, self.context, outcome_of(&answer)).await;
         }
+        self.absorb_root(fetch, answer);
+    }
+
+    /// Takes one event of a subscription's primary fetch as the data the
+    /// rest of the plan completes.
+    pub fn absorb_event(&self, fetch: &FetchStep, raw: Result<Bytes, TransportError>) {
+        self.absorb_root(fetch, answer_of(self.health, &fetch.subgraph, raw));
+    }
+
+    fn absorb_root(&self, fetch: &FetchStep, answer: Result<SubgraphResponse, GraphQLError>) {
         let response = match answer {
             Ok(r) => r,
             Err(error) => {
@@ -418,6 +434,24 @@ impl<'a> Executor<'a> {
         for error in response.errors.into_iter().flatten() {
             let path = error.raw_path();
             state.errors.push(error.into_graphql(&fetch.subgraph, path));
+        }
+    }
+
+    /// The request a subscription's primary fetch opens on its subgraph.
+    pub fn subscription_request(&self, fetch: &FetchStep) -> SubgraphRequest {
+        let (mut body, _) = self.body_start(&fetch.query_json, &fetch.variable_usages);
+        body.extend_from_slice(b"}}");
+        let in_process = self
+            .transports
+            .get(&fetch.subgraph)
+            .is_some_and(|t| t.in_process());
+        SubgraphRequest {
+            body: Bytes::from(body),
+            headers: self
+                .outbound
+                .for_subgraph(&fetch.subgraph, self.context, in_process),
+            principal: in_process.then(|| self.context.principal.clone()),
+            request_id: Some(self.context.request_id.clone()),
         }
     }
 

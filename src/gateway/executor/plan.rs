@@ -63,6 +63,12 @@ pub enum ExecNode {
         if_clause: Option<Box<ExecNode>>,
         else_clause: Option<Box<ExecNode>>,
     },
+    /// A subscription: `primary` is opened on its subgraph, and `rest`
+    /// completes each event it yields with fields from other subgraphs.
+    Subscription {
+        primary: FetchStep,
+        rest: Option<Box<ExecNode>>,
+    },
     Unsupported(&'static str),
 }
 
@@ -77,7 +83,7 @@ pub struct ExecutablePlan {
 impl ExecutablePlan {
     pub fn from_query_plan(plan: &QueryPlan) -> ExecutablePlan {
         ExecutablePlan {
-            root: plan.node.as_ref().map(convert),
+            root: plan.node.as_ref().map(convert_root),
             display: plan.to_string(),
         }
     }
@@ -108,6 +114,26 @@ fn fetch_step(node: &FetchNode) -> FetchStep {
         requires: node.requires.clone(),
         input_rewrites: node.input_rewrites.clone().unwrap_or_default(),
         output_rewrites: node.output_rewrites.clone().unwrap_or_default(),
+    }
+}
+
+/// The root: a subscription's primary fetch is taken out of the sequence it
+/// heads, so that the rest can run once per event.
+fn convert_root(node: &PlanNode) -> ExecNode {
+    match node {
+        PlanNode::Subscription(subscription) => ExecNode::Subscription {
+            primary: fetch_step(&subscription.primary),
+            rest: None,
+        },
+        PlanNode::Sequence(seq) => match seq.nodes.split_first() {
+            Some((PlanNode::Subscription(subscription), rest)) => ExecNode::Subscription {
+                primary: fetch_step(&subscription.primary),
+                rest: (!rest.is_empty())
+                    .then(|| Box::new(ExecNode::Sequence(rest.iter().map(convert).collect()))),
+            },
+            _ => convert(node),
+        },
+        _ => convert(node),
     }
 }
 
@@ -158,6 +184,6 @@ fn convert(node: &PlanNode) -> ExecNode {
             }
             ExecNode::Sequence(nodes)
         }
-        PlanNode::Subscription(_) => ExecNode::Unsupported("subscriptions"),
+        PlanNode::Subscription(_) => ExecNode::Unsupported("a subscription below the root"),
     }
 }
