@@ -45,6 +45,8 @@ pub struct Config {
     /// Headers GraphiQL starts with, as JSON text (the demo preloads its
     /// example credential).
     pub graphiql_headers: Option<String>,
+    /// How ledger changes reach subscribers, across instances with Redis.
+    pub events: crate::events::EventsConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +85,7 @@ impl Default for Config {
             trusted_documents: crate::gateway::trusted_documents::TrustedDocumentsConfig::default(),
             headers: crate::gateway::headers::HeadersConfig::default(),
             graphiql_headers: None,
+            events: crate::events::EventsConfig::default(),
         }
     }
 }
@@ -101,6 +104,10 @@ pub struct ConfigArgs {
     /// The database (`postgres://…` or a SQLite file) [default: the configured one].
     #[arg(long)]
     pub database: Option<String>,
+    /// Redis shared by every hub instance, for subscriptions and rate limits
+    /// (`redis://host:port`) [default: the configured one; none: this instance only].
+    #[arg(long)]
+    pub redis: Option<String>,
 }
 
 /// The file read when no `--config` is given, if it exists.
@@ -121,6 +128,10 @@ impl ConfigArgs {
         }
         if let Some(database) = &self.database {
             config.database_url = Some(database.clone());
+        }
+        if let Some(redis) = &self.redis {
+            config.rate_limit.redis_url = Some(redis.clone());
+            config.events.redis_url = Some(redis.clone());
         }
         Ok(config)
     }
@@ -169,7 +180,8 @@ impl Config {
             self.supergraph = Some(PathBuf::from(value));
         }
         if let Some(value) = var("TELLONCE_REDIS_URL") {
-            self.rate_limit.redis_url = Some(value);
+            self.rate_limit.redis_url = Some(value.clone());
+            self.events.redis_url = Some(value);
         }
         Ok(())
     }

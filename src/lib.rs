@@ -10,6 +10,7 @@ pub mod border;
 pub mod config;
 pub mod demo;
 pub mod error_code;
+pub mod events;
 pub mod gateway;
 pub mod http;
 pub mod hub;

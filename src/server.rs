@@ -12,6 +12,7 @@ use crate::auth::rate_limit::RateLimiter;
 use crate::auth::Authenticator;
 use crate::border::{Border, BorderDataError};
 use crate::config::Config;
+use crate::events::{Broker, LedgerTail};
 use crate::gateway::compose::SubgraphSource;
 use crate::gateway::headers::{IdentityTokens, OutboundHeaders};
 use crate::gateway::reload::{LiveGateway, ReloadError, SupergraphSource};
@@ -50,6 +51,8 @@ pub enum StartError {
     RateLimit(#[from] crate::auth::rate_limit::RateLimitError),
     #[error("trusted documents: {0}")]
     TrustedDocuments(#[from] crate::gateway::trusted_documents::TrustedDocumentError),
+    #[error("[events] redis_url is not a usable Redis URL: {0}")]
+    Events(#[from] redis::RedisError),
 }
 
 /// A hub serving HTTP; stop it with [`RunningHub::stop`] or let it run.
@@ -219,11 +222,17 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
         ledger.clone(),
         Some(identity.clone()),
     )?;
+    let broker = match &config.events.redis_url {
+        Some(url) => Broker::redis(url, &ledger.options().origin)?,
+        None => Broker::InProcess,
+    };
+    let (tail, tail_tasks) = LedgerTail::start(ledger.clone(), broker, &config.events).await?;
     let hub_schema = hub::build_schema(HubContext {
         gateway_status: live.clone(),
         ledger: ledger.clone(),
         tellonce: Some(tellonce.clone()),
         border: Some(border.clone()),
+        tail: Some(tail),
     });
     live.set_transport(
         HUB_SUBGRAPH_NAME,
@@ -241,6 +250,7 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
         witnesses,
     );
     let mut background = vec![watcher, checkpointer];
+    background.extend(tail_tasks);
     background.extend(jwt.as_ref().and_then(|jwt| jwt.spawn_refresh()));
     background.extend(tellonce.start_workers());
     background.extend(border.start_workers());

@@ -24,7 +24,7 @@ use crate::error_code::ErrorCode;
 const DEFAULT_PAGE: i32 = 20;
 const MAX_PAGE: i32 = 100;
 
-fn graphql_error(error: BorderError) -> async_graphql::Error {
+pub(super) fn graphql_error(error: BorderError) -> async_graphql::Error {
     let code = error.code();
     if code == ErrorCode::InternalServerError {
         tracing::error!(%error, "border coordination failed");
@@ -40,7 +40,7 @@ fn graphql_error(error: BorderError) -> async_graphql::Error {
     })
 }
 
-fn service<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Arc<Border>> {
+pub(super) fn service<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Arc<Border>> {
     ctx.data::<Arc<Border>>().map_err(|_| {
         async_graphql::Error::new("this hub does not serve border coordination")
             .extend_with(|_, e| e.set("code", ErrorCode::InternalServerError.as_str()))
@@ -95,7 +95,7 @@ impl AgencyPartObject {
 }
 
 /// One consignment's coordinated intervention plan.
-pub struct InterventionPlanObject(PlanView, Arc<Border>);
+pub struct InterventionPlanObject(pub(super) PlanView, pub(super) Arc<Border>);
 
 #[Object(name = "InterventionPlan")]
 impl InterventionPlanObject {

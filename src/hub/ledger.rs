@@ -161,6 +161,17 @@ pub struct Checkpoint {
     pub cosignatures: Vec<String>,
 }
 
+/// A stored checkpoint as the graph shows it.
+pub(crate) fn checkpoint_of(c: crate::ledger::StoredCheckpoint) -> Checkpoint {
+    Checkpoint {
+        tree_size: c.tree_size as i64,
+        root_hash: encoding::encode(&c.root_hash),
+        issued_at: c.issued_at,
+        note: c.note_with_cosignatures(),
+        cosignatures: c.cosignatures,
+    }
+}
+
 /// Proof that an entry is in the tree of `treeSize` entries.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct InclusionProof {
@@ -264,13 +275,7 @@ impl LedgerQuery {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<Checkpoint>> {
         let cp = with_ledger(ctx, |l| l.published_checkpoint()).await?;
-        Ok(cp.map(|c| Checkpoint {
-            tree_size: c.tree_size as i64,
-            root_hash: encoding::encode(&c.root_hash),
-            issued_at: c.issued_at,
-            note: c.note_with_cosignatures(),
-            cosignatures: c.cosignatures,
-        }))
+        Ok(cp.map(checkpoint_of))
     }
 
     /// The inclusion proof of entry `seq` in the tree of `treeSize` entries

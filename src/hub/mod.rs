@@ -6,13 +6,16 @@ pub mod border;
 pub mod ledger;
 pub mod mutation_ledger;
 mod status;
+mod subscriptions;
 pub mod tellonce;
 mod transport;
 
 use std::sync::Arc;
 
 use crate::ledger::Ledger;
-use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};
+use async_graphql::{MergedObject, SDLExportOptions, Schema};
+
+pub use subscriptions::HubSubscription;
 
 pub use mutation_ledger::MutationLedger;
 pub use status::GatewayStatus;
@@ -45,7 +48,7 @@ pub struct HubQuery(
 #[graphql(name = "Mutation")]
 pub struct HubMutation(tellonce::TellOnceMutation, border::BorderMutation);
 
-pub type HubSchema = Schema<HubQuery, HubMutation, EmptySubscription>;
+pub type HubSchema = Schema<HubQuery, HubMutation, HubSubscription>;
 
 /// What the hub subgraph's resolvers read.
 #[derive(Clone)]
@@ -56,23 +59,25 @@ pub struct HubContext {
     pub tellonce: Option<Arc<crate::tellonce::TellOnce>>,
     /// Border coordination (absent: its fields answer that it is not served).
     pub border: Option<Arc<crate::border::Border>>,
+    /// What subscriptions follow (absent: subscriptions answer that they are not served).
+    pub tail: Option<Arc<crate::events::LedgerTail>>,
 }
 
 /// Builds the hub subgraph schema with its context.
 pub fn build_schema(context: HubContext) -> HubSchema {
-    let mut builder = Schema::build(
-        HubQuery::default(),
-        HubMutation::default(),
-        EmptySubscription,
-    )
-    .enable_federation()
-    .data(context.gateway_status)
-    .data(context.ledger);
+    let mut builder = Schema::build(HubQuery::default(), HubMutation::default(), HubSubscription)
+        .enable_federation()
+        .enable_subscription_in_federation()
+        .data(context.gateway_status)
+        .data(context.ledger);
     if let Some(tellonce) = context.tellonce {
         builder = builder.data(tellonce);
     }
     if let Some(border) = context.border {
         builder = builder.data(border);
+    }
+    if let Some(tail) = context.tail {
+        builder = builder.data(tail);
     }
     builder.finish()
 }
@@ -114,18 +119,21 @@ const FIELD_DIRECTIVES: &[(&str, &str)] = &[
     ("borderAgencies", "@authenticated"),
     ("borderTraderFlags", "@authenticated"),
     ("borderSaving", "@authenticated"),
+    (
+        "lifeEvents",
+        r#"@policy(policies: [["department"], ["operator"]])"#,
+    ),
+    ("lifeEventStatus", "@authenticated"),
+    ("interventionPlanUpdated", "@authenticated"),
 ];
 
 /// The hub subgraph's SDL with federation directives, as composition needs it.
 pub fn sdl() -> String {
-    let exported = Schema::build(
-        HubQuery::default(),
-        HubMutation::default(),
-        EmptySubscription,
-    )
-    .enable_federation()
-    .finish()
-    .sdl_with_options(SDLExportOptions::new().federation());
+    let exported = Schema::build(HubQuery::default(), HubMutation::default(), HubSubscription)
+        .enable_federation()
+        .enable_subscription_in_federation()
+        .finish()
+        .sdl_with_options(SDLExportOptions::new().federation());
     with_authorization(&exported)
 }
 

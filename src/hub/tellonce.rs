@@ -17,7 +17,7 @@ use crate::tellonce::status::{EventStatus, FeedPage};
 use crate::tellonce::tables::{EventRow, OutboxRow};
 use crate::tellonce::{LifeEventInput, LifeEventReceipt, LifeEventType, TellOnce, TellOnceError};
 
-fn graphql_error(error: TellOnceError) -> async_graphql::Error {
+pub(super) fn graphql_error(error: TellOnceError) -> async_graphql::Error {
     if let TellOnceError::Storage(detail) = &error {
         tracing::error!(%detail, "tell us once storage failure");
         return async_graphql::Error::new("internal error").extend_with(|_, e| {
@@ -34,7 +34,7 @@ fn graphql_error(error: TellOnceError) -> async_graphql::Error {
     })
 }
 
-fn service<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Arc<TellOnce>> {
+pub(super) fn service<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Arc<TellOnce>> {
     ctx.data::<Arc<TellOnce>>()
         .map_err(|_| graphql_error(TellOnceError::NotServed))
 }
@@ -53,7 +53,7 @@ fn require_operator(ctx: &Context<'_>, what: &str) -> async_graphql::Result<Stri
 }
 
 /// The department itself (or an operator, or the hub) only.
-fn require_department(ctx: &Context<'_>, department: &str) -> async_graphql::Result<()> {
+pub(super) fn require_department(ctx: &Context<'_>, department: &str) -> async_graphql::Result<()> {
     let principal = principal(ctx);
     if principal.acts_for(department)
         || matches!(principal.kind, PrincipalKind::Operator | PrincipalKind::Hub)
@@ -67,7 +67,7 @@ fn require_department(ctx: &Context<'_>, department: &str) -> async_graphql::Res
 
 /// Who may see a life event's status: those who told or may tell it, the
 /// departments it was routed to, the citizen it is about, operators.
-fn may_read_event(principal: &Principal, status: &EventStatus) -> bool {
+pub(super) fn may_read_event(principal: &Principal, status: &EventStatus) -> bool {
     match principal.kind {
         PrincipalKind::Operator | PrincipalKind::Hub | PrincipalKind::Registrar => true,
         PrincipalKind::Citizen => {
@@ -188,7 +188,7 @@ pub struct CompanyReference {
 }
 
 /// A life event told once, and what became of it.
-pub struct LifeEventObject(EventStatus);
+pub struct LifeEventObject(pub(super) EventStatus);
 
 #[Object(name = "LifeEvent")]
 impl LifeEventObject {
@@ -234,7 +234,7 @@ impl LifeEventObject {
 }
 
 /// One event in a department's feed: only the fields its rule names.
-pub struct FeedItemObject(OutboxRow, EventRow);
+pub struct FeedItemObject(pub(super) OutboxRow, pub(super) EventRow);
 
 #[Object(name = "LifeEventFeedItem")]
 impl FeedItemObject {

@@ -2,9 +2,10 @@
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
+use futures::StreamExt;
 
 use super::HubSchema;
-use crate::gateway::{SubgraphRequest, SubgraphTransport, TransportError};
+use crate::gateway::{SubgraphEvents, SubgraphRequest, SubgraphTransport, TransportError};
 
 /// A [`SubgraphTransport`] that runs requests on the hub schema directly.
 pub struct InProcessTransport {
@@ -17,25 +18,44 @@ impl InProcessTransport {
     }
 }
 
+/// The hub's request as async-graphql takes it, with who is asking.
+fn parse(request: SubgraphRequest) -> Result<async_graphql::Request, TransportError> {
+    let parsed: async_graphql::Request =
+        serde_json::from_slice(&request.body).map_err(|error| TransportError::Unavailable {
+            subgraph: super::HUB_SUBGRAPH_NAME.into(),
+            reason: format!("request body is not a GraphQL request: {error}"),
+        })?;
+    let principal = request
+        .principal
+        .unwrap_or_else(|| std::sync::Arc::new(crate::auth::Principal::anonymous()));
+    Ok(parsed.data(principal))
+}
+
+fn to_bytes(response: &async_graphql::Response) -> Result<Bytes, TransportError> {
+    serde_json::to_vec(response)
+        .map(Bytes::from)
+        .map_err(|error| TransportError::Unavailable {
+            subgraph: super::HUB_SUBGRAPH_NAME.into(),
+            reason: format!("response could not be serialized: {error}"),
+        })
+}
+
 impl SubgraphTransport for InProcessTransport {
     fn call(&self, request: SubgraphRequest) -> BoxFuture<'_, Result<Bytes, TransportError>> {
         Box::pin(async move {
-            let mut parsed: async_graphql::Request = serde_json::from_slice(&request.body)
-                .map_err(|error| TransportError::Unavailable {
-                    subgraph: super::HUB_SUBGRAPH_NAME.into(),
-                    reason: format!("request body is not a GraphQL request: {error}"),
-                })?;
-            let principal = request
-                .principal
-                .unwrap_or_else(|| std::sync::Arc::new(crate::auth::Principal::anonymous()));
-            parsed = parsed.data(principal);
-            let response = self.schema.execute(parsed).await;
-            let body =
-                serde_json::to_vec(&response).map_err(|error| TransportError::Unavailable {
-                    subgraph: super::HUB_SUBGRAPH_NAME.into(),
-                    reason: format!("response could not be serialized: {error}"),
-                })?;
-            Ok(Bytes::from(body))
+            let response = self.schema.execute(parse(request)?).await;
+            to_bytes(&response)
+        })
+    }
+
+    fn subscribe(
+        &self,
+        request: SubgraphRequest,
+    ) -> BoxFuture<'_, Result<SubgraphEvents, TransportError>> {
+        Box::pin(async move {
+            let request = parse(request)?;
+            let events = self.schema.execute_stream(request);
+            Ok(events.map(|response| to_bytes(&response)).boxed())
         })
     }
 

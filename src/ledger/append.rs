@@ -358,6 +358,11 @@ impl Ledger {
                 .execute(conn)?;
             Ok(Some(head.size as u64))
         })
+        .inspect(|issued| {
+            if issued.is_some() {
+                self.written.notify_one();
+            }
+        })
     }
 
     fn checkpoint_due(&self, head: &HeadRow, now: i64) -> bool {
@@ -519,6 +524,7 @@ impl Ledger {
         diesel::update(ledger_head::table.find(1i64))
             .set(&head)
             .execute(conn)?;
+        self.written.notify_one();
         Ok(receipts
             .into_iter()
             .zip(signatures)

@@ -31,6 +31,7 @@ pub mod verify;
 pub mod witness;
 
 use std::path::Path;
+use std::sync::Arc;
 
 pub use append::GroupCommit;
 pub use entry::{Entry, EntryError, EntryHeader, NewEntry, Receipt, SubjectHash};
@@ -139,6 +140,11 @@ pub struct Ledger {
     node_cache: read::NodeCache,
     /// The largest ledger size seen (see `read::size_covering`).
     known_size: std::sync::atomic::AtomicU64,
+    /// Rung after every write (entries or a checkpoint), so that readers
+    /// following the ledger (`events::LedgerTail`) look at once. A write
+    /// inside a caller's transaction rings before its commit: readers that
+    /// find nothing new look again shortly.
+    written: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -248,7 +254,13 @@ impl Ledger {
             group: GroupCommit::default(),
             node_cache: read::NodeCache::default(),
             known_size: std::sync::atomic::AtomicU64::new(0),
+            written: Arc::new(tokio::sync::Notify::new()),
         })
+    }
+
+    /// Notified after each write to the ledger (see the field's comment).
+    pub fn written(&self) -> &Arc<tokio::sync::Notify> {
+        &self.written
     }
 
     /// The store the ledger lives in (for callers' own transactions).
