@@ -6,7 +6,6 @@
 mod tellonce_support;
 
 use std::net::TcpListener;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -158,25 +157,6 @@ both_backends!(
     errors_for_a_while,
     a_department_answering_errors_for_a_while_gets_retries_then_delivery
 );
-
-fn verify_ledger(db: &TestDb) {
-    let signer = tellonce::ledger::NoteSigner::read_file(&db.dir.path().join("ledger.key"))
-        .expect("the hub's key");
-    let vkey = db.dir.path().join("ledger.vkey");
-    std::fs::write(&vkey, signer.verifier().to_vkey()).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_tellonce"))
-        .args(["ledger", "verify", "--database", &db.url, "--key"])
-        .arg(&vkey)
-        .output()
-        .expect("run tellonce ledger verify");
-    assert!(
-        output.status.success(),
-        "ledger verify failed ({:?}): {}{}",
-        std::fs::read_to_string(&vkey),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 async fn the_hub_killed_mid_fan_out_loses_nothing_and_applies_nothing_twice(backend: &str) {
     const EVENTS: u32 = 150;

@@ -335,6 +335,12 @@ pub fn config_toml(config: &Config, listen: &str) -> String {
         config.tellonce.max_attempts,
         config.tellonce.delivery_workers,
     );
+    if let Some(redis) = &config.events.redis_url {
+        text.push_str(&format!(
+            "\n[events]\nredis_url = {redis:?}\npoll_interval_ms = {}\n",
+            config.events.poll_interval_ms
+        ));
+    }
     if !config.border.subgraphs.is_empty() {
         text.push_str(&format!(
             "\n[border]\nbackoff_base_ms = {}\nbackoff_max_ms = {}\npoll_ms = {}\nassessment_timeout_ms = {}\nclaim_lease_ms = {}\n\n[border.subgraphs]\n",
@@ -486,6 +492,25 @@ pub async fn all_notifications(url: &str, id: &str, status: &str) -> Value {
         },
     )
     .await
+}
+
+pub fn verify_ledger(db: &TestDb) {
+    let signer = tellonce::ledger::NoteSigner::read_file(&db.dir.path().join("ledger.key"))
+        .expect("the hub's key");
+    let vkey = db.dir.path().join("ledger.vkey");
+    std::fs::write(&vkey, signer.verifier().to_vkey()).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tellonce"))
+        .args(["ledger", "verify", "--database", &db.url, "--key"])
+        .arg(&vkey)
+        .output()
+        .expect("run tellonce ledger verify");
+    assert!(
+        output.status.success(),
+        "ledger verify failed ({:?}): {}{}",
+        std::fs::read_to_string(&vkey),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// Generates one test per backend from an async body taking the backend name.
