@@ -271,6 +271,7 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
         propagated_headers,
         identity: Some(identity),
         graphiql: config.graphiql_headers.clone(),
+        subscription_limits: Default::default(),
     });
     let server = HttpServer::new(move || {
         let state = state.clone();

@@ -7,8 +7,10 @@
 mod dedup;
 mod graphiql;
 mod graphql;
+mod graphql_ws;
 pub mod ledger;
 mod media;
+mod subscription_limits;
 
 use std::sync::Arc;
 
@@ -28,6 +30,7 @@ use crate::ledger::Ledger;
 
 pub use dedup::InboundDedup;
 pub use graphql::Refusal;
+pub use subscription_limits::SubscriptionLimits;
 
 /// What the HTTP handlers share.
 pub struct HttpState {
@@ -47,6 +50,8 @@ pub struct HttpState {
     pub identity: Option<Arc<HubIdentity>>,
     /// Headers GraphiQL starts with (e.g. the demo's example credential), as JSON text.
     pub graphiql: Option<String>,
+    /// Operations open over the streaming transports, per principal.
+    pub subscription_limits: Arc<SubscriptionLimits>,
 }
 
 impl HttpState {
@@ -187,6 +192,17 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<HttpState>) {
         .service(
             web::resource("/graphql")
                 .route(web::post().to(graphql::post))
+                .route(
+                    web::get()
+                        .guard(actix_web::guard::fn_guard(|ctx| {
+                            ctx.head()
+                                .headers()
+                                .get(header::UPGRADE)
+                                .and_then(|v| v.to_str().ok())
+                                .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+                        }))
+                        .to(graphql_ws::upgrade),
+                )
                 .route(web::get().to(graphql::get))
                 .route(web::route().to(graphql::method_not_allowed)),
         )

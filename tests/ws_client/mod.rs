@@ -1,0 +1,87 @@
+//! A small graphql-transport-ws client over real WebSocket frames, for tests
+//! that follow the hub's subscriptions.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub struct WsClient {
+    socket: Socket,
+}
+
+impl WsClient {
+    /// Connects to the hub at `http_url` (its `/graphql`) and acknowledges
+    /// `connection_init` with the API key `key`.
+    pub async fn connect(http_url: &str, key: &str) -> WsClient {
+        let url = http_url.replacen("http", "ws", 1);
+        let mut request = url.into_client_request().expect("a WebSocket URL");
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            "graphql-transport-ws".parse().expect("a header value"),
+        );
+        let (socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .unwrap_or_else(|e| panic!("connect to {http_url}: {e}"));
+        let mut client = WsClient { socket };
+        client
+            .send(json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {key}")}}))
+            .await;
+        let ack = client.message(Duration::from_secs(10)).await;
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        client
+    }
+
+    pub async fn send(&mut self, message: Value) {
+        self.socket
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .expect("send a frame");
+    }
+
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        self.send(json!({"id": id, "type": "subscribe", "payload": {"query": query, "variables": variables}}))
+            .await;
+    }
+
+    /// The next protocol message other than ping/pong, within `limit`.
+    pub async fn message(&mut self, limit: Duration) -> Value {
+        loop {
+            let frame = tokio::time::timeout(limit, self.socket.next())
+                .await
+                .expect("a message in time")
+                .expect("the connection stays open")
+                .expect("a frame");
+            match frame {
+                Message::Text(text) => {
+                    let value: Value = serde_json::from_str(&text).expect("a JSON message");
+                    match value["type"].as_str() {
+                        Some("ping") => self.send(json!({"type": "pong"})).await,
+                        Some("pong") => {}
+                        _ => return value,
+                    }
+                }
+                Message::Close(frame) => panic!("closed: {frame:?}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// The payload of the next `next` message for `id`.
+    pub async fn next_payload(&mut self, id: &str) -> Value {
+        let message = self.message(Duration::from_secs(30)).await;
+        assert_eq!(message["id"], id, "{message}");
+        assert_eq!(message["type"], "next", "{message}");
+        message["payload"].clone()
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.socket.close(None).await;
+    }
+}
