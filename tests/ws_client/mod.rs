@@ -20,22 +20,45 @@ impl WsClient {
     /// Connects to the hub at `http_url` (its `/graphql`) and acknowledges
     /// `connection_init` with the API key `key`.
     pub async fn connect(http_url: &str, key: &str) -> WsClient {
-        let url = http_url.replacen("http", "ws", 1);
-        let mut request = url.into_client_request().expect("a WebSocket URL");
-        request.headers_mut().insert(
-            "sec-websocket-protocol",
-            "graphql-transport-ws".parse().expect("a header value"),
-        );
-        let (socket, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .unwrap_or_else(|e| panic!("connect to {http_url}: {e}"));
-        let mut client = WsClient { socket };
+        let mut client = WsClient::open(http_url, "graphql-transport-ws").await;
         client
             .send(json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {key}")}}))
             .await;
         let ack = client.message(Duration::from_secs(10)).await;
         assert_eq!(ack["type"], "connection_ack", "{ack}");
         client
+    }
+
+    /// Opens the socket with `subprotocol` and sends nothing.
+    pub async fn open(http_url: &str, subprotocol: &str) -> WsClient {
+        let url = http_url.replacen("http", "ws", 1);
+        let mut request = url.into_client_request().expect("a WebSocket URL");
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            subprotocol.parse().expect("a header value"),
+        );
+        let (socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .unwrap_or_else(|e| panic!("connect to {http_url}: {e}"));
+        WsClient { socket }
+    }
+
+    /// The close frame the server ends with: its code and reason.
+    pub async fn closed(&mut self) -> (u16, String) {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(15), self.socket.next())
+                .await
+                .expect("a close in time");
+            match frame {
+                Some(Ok(Message::Close(Some(close)))) => {
+                    return (close.code.into(), close.reason.to_string())
+                }
+                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => {
+                    panic!("closed without a close frame")
+                }
+                Some(Ok(other)) => eprintln!("before the close: {other:?}"),
+            }
+        }
     }
 
     pub async fn send(&mut self, message: Value) {
