@@ -233,3 +233,56 @@ async fn two_hubs_share_life_events_through_redis() {
     drop((first, second));
     verify_ledger(&db);
 }
+
+/// Redis away and back: each hub keeps serving its own subscribers, and once
+/// Redis returns the other hub catches up from the ledger, missing nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_going_away_loses_nothing() {
+    let db = TestDb::postgres();
+    let departments = Departments::start().await;
+    let redis = TcpProxy::start("127.0.0.1:6379").await;
+    let mut config = hub_config(&db, departments.subgraphs(|_, url| url));
+    config.events.redis_url = Some(format!("redis://127.0.0.1:{}", redis.port));
+    config.events.poll_interval_ms = 60_000;
+    let start = || tellonce::server::start_on(&config, TcpListener::bind("127.0.0.1:0").unwrap());
+    let (first, second) = (
+        start().await.expect("hub one"),
+        start().await.expect("hub two"),
+    );
+    let hmrc = department_key("hmrc");
+    let mut on_first = WsClient::connect(&first.graphql_url(), &hmrc).await;
+    let mut on_second = WsClient::connect(&second.graphql_url(), &hmrc).await;
+    for client in [&mut on_first, &mut on_second] {
+        client.subscribe("hmrc", LIFE_EVENTS, json!({})).await;
+    }
+    let before = tell(&first.graphql_url(), death(900), "redis-0").await;
+    for client in [&mut on_first, &mut on_second] {
+        let seen = life_events(client, "hmrc", 1).await;
+        assert_eq!(event_ids(&seen), [before["eventId"].as_str().unwrap()]);
+    }
+
+    redis.cut();
+    let during = tell(&first.graphql_url(), death(901), "redis-1").await;
+    let seen = life_events(&mut on_first, "hmrc", 1).await;
+    assert_eq!(
+        event_ids(&seen),
+        [during["eventId"].as_str().unwrap()],
+        "local subscribers are served without Redis"
+    );
+    redis.restore();
+    let seen = life_events(&mut on_second, "hmrc", 1).await;
+    assert_eq!(
+        event_ids(&seen),
+        [during["eventId"].as_str().unwrap()],
+        "the other hub catches up once Redis is back"
+    );
+    let after = tell(&second.graphql_url(), death(902), "redis-2").await;
+    for client in [&mut on_first, &mut on_second] {
+        let seen = life_events(client, "hmrc", 1).await;
+        assert_eq!(event_ids(&seen), [after["eventId"].as_str().unwrap()]);
+    }
+    on_first.close().await;
+    on_second.close().await;
+    first.stop().await;
+    second.stop().await;
+}

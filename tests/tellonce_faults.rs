@@ -214,57 +214,10 @@ both_backends!(
     the_hub_killed_mid_fan_out_loses_nothing_and_applies_nothing_twice
 );
 
-/// A TCP proxy in front of PostgreSQL that can be cut and restored.
-struct DatabaseProxy {
-    port: u16,
-    open: Arc<AtomicBool>,
-    connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-}
-
-impl DatabaseProxy {
-    async fn start(target: &'static str) -> DatabaseProxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let open = Arc::new(AtomicBool::new(true));
-        let connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
-        let (is_open, tasks) = (open.clone(), connections.clone());
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if !is_open.load(Ordering::SeqCst) {
-                    drop(inbound);
-                    continue;
-                }
-                let task = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                tasks.lock().unwrap().push(task);
-            }
-        });
-        DatabaseProxy {
-            port,
-            open,
-            connections,
-        }
-    }
-
-    fn cut(&self) {
-        self.open.store(false, Ordering::SeqCst);
-        for task in self.connections.lock().unwrap().drain(..) {
-            task.abort();
-        }
-    }
-
-    fn restore(&self) {
-        self.open.store(true, Ordering::SeqCst);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_database_unreachable_at_submission_is_a_clear_error_and_nothing_is_half_written() {
     let db = TestDb::postgres();
-    let proxy = DatabaseProxy::start("127.0.0.1:5432").await;
+    let proxy = TcpProxy::start("127.0.0.1:5432").await;
     let departments = Departments::start().await;
     let mut config = hub_config(&db, departments.subgraphs(|_, url| url));
     config.database_url = Some(format!(
