@@ -272,6 +272,7 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
         identity: Some(identity),
         graphiql: config.graphiql_headers.clone(),
         subscription_limits: Default::default(),
+        sse_streams: Default::default(),
     });
     let server = HttpServer::new(move || {
         let state = state.clone();

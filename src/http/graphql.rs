@@ -13,8 +13,8 @@ use bytes::Bytes;
 use serde_json::error::Category;
 
 use super::dedup::{DedupKey, SharedReply};
-use super::media::{self, ResponseMedia};
-use super::{graphiql, HttpState};
+use super::media::{self, ResponseMedia, StreamMedia};
+use super::{graphiql, multipart, sse, HttpState};
 use crate::error_code::ErrorCode;
 use crate::gateway::response::to_json;
 use crate::gateway::{
@@ -29,7 +29,16 @@ pub async fn post(
     payload: web::Payload,
     state: web::Data<HttpState>,
 ) -> HttpResponse {
-    let Some(media) = media::negotiate(request.headers()) else {
+    // graphql-sse single connection mode: the results go onto the stream
+    // the token reserved, not into this response.
+    if sse::has_stream_token(&request) {
+        return sse::operate(request, payload, state).await;
+    }
+    let streaming = media::streaming(request.headers());
+    let negotiated = media::negotiate(request.headers());
+    // A client that accepts only a streaming type still reads request errors
+    // as JSON; the GraphQL response type gives them a status that says so.
+    let Some(media) = negotiated.or(streaming.map(|_| ResponseMedia::GraphQLResponseJson)) else {
         return not_acceptable();
     };
     if !media::body_is_json(request.headers()) {
@@ -65,6 +74,10 @@ pub async fn post(
         return not_ready(media);
     };
     if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        // A batch is answered as one JSON array, never streamed.
+        if negotiated.is_none() {
+            return not_acceptable();
+        }
         return post_batch(media, &body, &gateway, &context, &state).await;
     }
     let mut one = match serde_json::from_slice::<GraphQLRequest>(&body) {
@@ -73,6 +86,31 @@ pub async fn post(
     };
     if let Err(response) = state.resolve_document(&mut one) {
         return reply(media, StatusCode::BAD_REQUEST, &response);
+    }
+    if let Some(streaming) = streaming {
+        // Dispatched by the operation's kind, read from the document alone:
+        // a subscription streams over whichever transport the client listed,
+        // anything else only when it put Server-Sent Events first.
+        let stream = match streaming {
+            StreamMedia::EventStream { preferred: true } => true,
+            _ => matches!(
+                gateway.operation_kind(&one, &state.limits),
+                Ok(OperationKind::Subscription)
+            ),
+        };
+        if stream {
+            return match streaming {
+                StreamMedia::EventStream { .. } => {
+                    sse::distinct(&state, gateway, one, context, media).await
+                }
+                StreamMedia::MultipartSubscription => {
+                    multipart::subscription(&state, gateway, one, context, media).await
+                }
+            };
+        }
+    }
+    if negotiated.is_none() {
+        return not_acceptable();
     }
     let Some(dedup) = state.inbound_dedup.as_ref() else {
         let body = gateway.execute_to_json(one, &context).await;
@@ -114,7 +152,7 @@ pub async fn post(
 
 /// Reads the body up to `max` bytes: a declared length over it is refused
 /// before a byte is read, and a body that grows past it stops being read.
-async fn read_body(
+pub(super) async fn read_body(
     request: &HttpRequest,
     mut payload: web::Payload,
     max: usize,
@@ -312,7 +350,9 @@ pub async fn method_not_allowed() -> HttpResponse {
 }
 
 /// The request a GET carries in its URL; the error says which parameter is wrong.
-fn request_from_params(params: &HashMap<String, String>) -> Result<GraphQLRequest, String> {
+pub(super) fn request_from_params(
+    params: &HashMap<String, String>,
+) -> Result<GraphQLRequest, String> {
     let json_param = |name: &str| -> Result<Option<Map<String, Value>>, String> {
         match params.get(name) {
             None => Ok(None),
@@ -337,7 +377,7 @@ fn request_from_params(params: &HashMap<String, String>) -> Result<GraphQLReques
 /// Status by the GraphQL-over-HTTP rules: with `application/graphql-response+json`
 /// a request error (no `data`) is a 400; with `application/json` every
 /// well-formed request gets 200.
-fn status_for(media: ResponseMedia, body: &ResponseBody) -> StatusCode {
+pub(super) fn status_for(media: ResponseMedia, body: &ResponseBody) -> StatusCode {
     match media {
         ResponseMedia::GraphQLResponseJson if body.is_request_error => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
@@ -345,7 +385,7 @@ fn status_for(media: ResponseMedia, body: &ResponseBody) -> StatusCode {
 }
 
 /// The error for a body that is not JSON, or JSON that is not a GraphQL request.
-fn unreadable(error: &serde_json::Error) -> GraphQLResponse {
+pub(super) fn unreadable(error: &serde_json::Error) -> GraphQLResponse {
     let message = match error.classify() {
         Category::Syntax | Category::Eof | Category::Io => {
             format!("the request body is not valid JSON: {error}")
@@ -362,7 +402,7 @@ fn reply(media: ResponseMedia, status: StatusCode, response: &GraphQLResponse) -
 }
 
 /// A request error (no execution) with `status`.
-fn reply_error(
+pub(super) fn reply_error(
     media: ResponseMedia,
     status: StatusCode,
     message: &str,
@@ -375,13 +415,13 @@ fn reply_error(
     )
 }
 
-fn reply_json(media: ResponseMedia, status: StatusCode, json: Vec<u8>) -> HttpResponse {
+pub(super) fn reply_json(media: ResponseMedia, status: StatusCode, json: Vec<u8>) -> HttpResponse {
     HttpResponse::build(status)
         .content_type(media.content_type())
         .body(json)
 }
 
-fn not_ready(media: ResponseMedia) -> HttpResponse {
+pub(super) fn not_ready(media: ResponseMedia) -> HttpResponse {
     reply_error(
         media,
         StatusCode::SERVICE_UNAVAILABLE,

@@ -1,5 +1,6 @@
 //! Content negotiation for GraphQL over HTTP: which media type the client
-//! accepts for the response, and whether the request body is JSON.
+//! accepts for the response, whether it accepts a streaming one (Server-Sent
+//! Events, Apollo's multipart subscriptions), and whether the request body is JSON.
 
 use actix_web::http::header::{HeaderMap, ACCEPT, CONTENT_TYPE};
 
@@ -49,6 +50,53 @@ pub fn negotiate(headers: &HeaderMap) -> Option<ResponseMedia> {
         }
     }
     None
+}
+
+/// A streaming response the client accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamMedia {
+    /// `text/event-stream` (graphql-sse). `preferred` when it comes before
+    /// every JSON type in the client's order: then any operation streams,
+    /// otherwise only subscriptions do (a query still gets its JSON).
+    EventStream { preferred: bool },
+    /// `multipart/mixed;subscriptionSpec=1.0` (Apollo's multipart
+    /// subscriptions): subscriptions only. `multipart/mixed` without that
+    /// parameter (e.g. `deferSpec`, for `@defer`) is not this.
+    MultipartSubscription,
+}
+
+/// The streaming media type the client accepts, first in its order, if any.
+pub fn streaming(headers: &HeaderMap) -> Option<StreamMedia> {
+    let mut json_first = false;
+    let items = headers
+        .get_all(ACCEPT)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','));
+    for item in items {
+        let mut parts = item.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        match media.as_str() {
+            "text/event-stream" => {
+                return Some(StreamMedia::EventStream {
+                    preferred: !json_first,
+                })
+            }
+            "multipart/mixed" if parts.any(is_subscription_spec) => {
+                return Some(StreamMedia::MultipartSubscription)
+            }
+            GRAPHQL_RESPONSE_JSON | APPLICATION_JSON | "application/*" | "*/*" => json_first = true,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `subscriptionSpec=1.0`, the value quoted or not (Apollo Client quotes it).
+fn is_subscription_spec(parameter: &str) -> bool {
+    let Some((name, value)) = parameter.split_once('=') else {
+        return false;
+    };
+    name.trim().eq_ignore_ascii_case("subscriptionspec") && value.trim().trim_matches('"') == "1.0"
 }
 
 /// True when the client asked for an HTML page (a browser opening `/graphql`).

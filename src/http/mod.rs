@@ -10,6 +10,8 @@ mod graphql;
 mod graphql_ws;
 pub mod ledger;
 mod media;
+mod multipart;
+mod sse;
 mod subscription_limits;
 
 use std::sync::Arc;
@@ -30,6 +32,7 @@ use crate::ledger::Ledger;
 
 pub use dedup::InboundDedup;
 pub use graphql::Refusal;
+pub use sse::SseStreams;
 pub use subscription_limits::SubscriptionLimits;
 
 /// What the HTTP handlers share.
@@ -52,6 +55,8 @@ pub struct HttpState {
     pub graphiql: Option<String>,
     /// Operations open over the streaming transports, per principal.
     pub subscription_limits: Arc<SubscriptionLimits>,
+    /// graphql-sse single connection mode: the streams reserved or open.
+    pub sse_streams: Arc<SseStreams>,
 }
 
 impl HttpState {
@@ -203,7 +208,24 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<HttpState>) {
                         }))
                         .to(graphql_ws::upgrade),
                 )
+                .route(
+                    web::get()
+                        .guard(actix_web::guard::fn_guard(|ctx| {
+                            sse::is_event_stream_get(ctx.head().headers())
+                        }))
+                        .to(sse::get),
+                )
                 .route(web::get().to(graphql::get))
+                .route(web::route().to(graphql::method_not_allowed)),
+        )
+        // graphql-sse's own path, every mode; single connection mode's
+        // reservations (PUT) and stops (DELETE) are only here.
+        .service(
+            web::resource("/graphql/stream")
+                .route(web::post().to(graphql::post))
+                .route(web::get().to(sse::get))
+                .route(web::put().to(sse::reserve))
+                .route(web::delete().to(sse::stop))
                 .route(web::route().to(graphql::method_not_allowed)),
         )
         .route("/health", web::get().to(health))
