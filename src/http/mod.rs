@@ -1,5 +1,7 @@
-//! The actix-web application: `/graphql` (POST and GET, GraphQL over HTTP),
-//! GraphiQL for browsers, `/health`, `/ready` and the ledger's `/ledger/checkpoint`.
+//! The actix-web application: `/graphql` (POST and GET, GraphQL over HTTP;
+//! WebSocket, Server-Sent Events and multipart HTTP for subscriptions),
+//! `/graphql/stream` (graphql-sse), GraphiQL for browsers, `/health`,
+//! `/ready` and the ledger's `/ledger/checkpoint`.
 
 // Request errors travel on the cold path; boxing them would only add noise.
 #![allow(clippy::result_large_err)]
