@@ -1,5 +1,6 @@
 //! The hub driven by the JavaScript clients frontends use: the `graphql-ws`
-//! library over WebSocket. The packages are installed with `npm ci` (the
+//! library over WebSocket and the `graphql-sse` library over Server-Sent
+//! Events (both of its modes). The packages are installed with `npm ci` (the
 //! versions in tests/npm_clients/package-lock.json) into a folder the test
 //! owns.
 
@@ -16,7 +17,12 @@ use tellonce_support::*;
 fn installed_clients() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temp dir");
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/npm_clients");
-    for file in ["package.json", "package-lock.json", "graphql_ws_client.mjs"] {
+    for file in [
+        "package.json",
+        "package-lock.json",
+        "graphql_ws_client.mjs",
+        "graphql_sse_client.mjs",
+    ] {
         std::fs::copy(source.join(file), dir.path().join(file)).expect("copy the client files");
     }
     let output = Command::new("npm")
@@ -33,14 +39,18 @@ fn installed_clients() -> tempfile::TempDir {
 }
 
 fn run_client(dir: &Path, args: &[&str]) -> Value {
+    run_script(dir, "graphql_ws_client.mjs", args)
+}
+
+fn run_script(dir: &Path, script: &str, args: &[&str]) -> Value {
     let output = Command::new("node")
-        .arg(dir.join("graphql_ws_client.mjs"))
+        .arg(dir.join(script))
         .args(args)
         .output()
         .expect("run node");
     assert!(
         output.status.success(),
-        "the graphql-ws client failed: {}",
+        "{script} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).expect("the client prints JSON")
@@ -106,5 +116,47 @@ async fn the_graphql_ws_library_follows_life_events_and_runs_queries() {
         "{answered}"
     );
     assert_eq!(answered, json!([answered[0].clone()]));
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_graphql_sse_library_follows_life_events_in_both_modes() {
+    let clients = installed_clients();
+    let db = TestDb::sqlite();
+    let departments = Departments::start().await;
+    let config = hub_config(&db, departments.subgraphs(|_, url| url));
+    let hub = tellonce::server::start_on(&config, TcpListener::bind("127.0.0.1:0").unwrap())
+        .await
+        .expect("the hub starts");
+    let url = hub.graphql_url();
+    let stream_url = format!("{url}/stream");
+    let first = tell(&url, death(810), "sse-0").await;
+    let hmrc = department_key("hmrc");
+    for mode in ["distinct", "single"] {
+        let (dir, stream_url, hmrc) = (
+            clients.path().to_path_buf(),
+            stream_url.clone(),
+            hmrc.clone(),
+        );
+        let results = tokio::task::spawn_blocking(move || {
+            run_script(
+                &dir,
+                "graphql_sse_client.mjs",
+                &[
+                    &stream_url,
+                    &hmrc,
+                    mode,
+                    "1",
+                    "subscription { lifeEvents { eventId ledgerSeq } }",
+                ],
+            )
+        })
+        .await
+        .expect("the client ran");
+        assert_eq!(
+            results[0]["data"]["lifeEvents"]["eventId"], first["eventId"],
+            "{mode}: {results}"
+        );
+    }
     hub.stop().await;
 }
