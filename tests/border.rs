@@ -772,3 +772,60 @@ async fn the_agencies_file_is_checked_at_start_and_at_reload() {
     assert!(renamed, "the changed file is reloaded");
     hub.stop().await;
 }
+
+mod ws_client;
+
+/// A watcher of a plan sees it as it is, then each revision, and the stream
+/// ends with the release decision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_plan_is_watched_until_its_release_decision() {
+    let db = TestDb::sqlite();
+    let departments = Departments::start().await;
+    let agencies = Agencies::start().await;
+    let config = border_config(&db, &departments, &agencies);
+    let hub = tellonce::server::start_on(&config, TcpListener::bind("127.0.0.1:0").unwrap())
+        .await
+        .expect("the hub starts");
+    let url = hub.graphql_url();
+    let watch =
+        "subscription W($id: ID!) { interventionPlanUpdated(id: $id) { id status revision } }";
+
+    let released = declare(&url, low_risk(), "watched-laptops").await;
+    let id = released["id"].as_str().expect("a plan id").to_owned();
+    let mut watcher = ws_client::WsClient::connect(&url, READER_KEY).await;
+    watcher.subscribe("w", watch, json!({ "id": id })).await;
+    let first = watcher.next_payload("w").await;
+    assert_eq!(
+        first["data"]["interventionPlanUpdated"]["id"],
+        id.as_str(),
+        "{first}"
+    );
+    assert_eq!(
+        first["data"]["interventionPlanUpdated"]["status"],
+        "DECIDED"
+    );
+    let end = watcher.message(Duration::from_secs(10)).await;
+    assert_eq!(
+        end,
+        json!({ "id": "w", "type": "complete" }),
+        "a decided plan ends the stream"
+    );
+
+    let animals = declare(&url, live_animals(), "watched-animals").await;
+    let id = animals["id"].as_str().expect("a plan id").to_owned();
+    watcher.subscribe("a", watch, json!({ "id": id })).await;
+    let now = watcher.next_payload("a").await;
+    let status = now["data"]["interventionPlanUpdated"]["status"].clone();
+    assert!(status == "PROVISIONAL" || status == "PLANNED", "{now}");
+
+    watcher
+        .subscribe("missing", watch, json!({ "id": "no-such-plan" }))
+        .await;
+    let missing = watcher.next_payload("missing").await;
+    assert_eq!(
+        missing["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{missing}"
+    );
+    watcher.close().await;
+    hub.stop().await;
+}

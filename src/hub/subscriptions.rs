@@ -170,7 +170,7 @@ impl HubSubscription {
             .map_err(graphql_error)?
         else {
             return Err(graphql_error(TellOnceError::NotFound(format!(
-                "no life event {}",
+                "life event {}",
                 id.0
             ))));
         };
@@ -256,7 +256,7 @@ impl HubSubscription {
         };
         let Some(first) = read().await? else {
             return Err(super::border::graphql_error(
-                crate::border::BorderError::NotFound(format!("no intervention plan {}", id.0)),
+                crate::border::BorderError::NotFound(format!("intervention plan {}", id.0)),
             ));
         };
         let watched = id.0;
