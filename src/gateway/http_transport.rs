@@ -8,7 +8,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use reqwest::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 
-use super::transport::{SubgraphRequest, SubgraphTransport, TransportError};
+use super::transport::{SubgraphEvents, SubgraphRequest, SubgraphTransport, TransportError};
 
 const ACCEPT_VALUE: &str = "application/graphql-response+json, application/json";
 
@@ -132,5 +132,22 @@ fn without_url(e: reqwest::Error) -> reqwest::Error {
 impl SubgraphTransport for HttpTransport {
     fn call(&self, request: SubgraphRequest) -> BoxFuture<'_, Result<Bytes, TransportError>> {
         Box::pin(self.send(request))
+    }
+
+    /// Over graphql-transport-ws on the same URL (see [`super::ws_transport`]).
+    fn subscribe(
+        &self,
+        request: SubgraphRequest,
+    ) -> BoxFuture<'_, Result<SubgraphEvents, TransportError>> {
+        Box::pin(async move {
+            let url = self
+                .url
+                .as_ref()
+                .map_err(|reason| TransportError::Unavailable {
+                    subgraph: self.name.clone(),
+                    reason: reason.clone(),
+                })?;
+            super::ws_transport::open(&self.name, url, request, self.timeout).await
+        })
     }
 }

@@ -36,6 +36,7 @@ pub mod text;
 pub mod transport;
 pub mod trusted_documents;
 pub mod variables;
+pub mod ws_transport;
 
 pub use authorize::{Authorization, AuthorizationConfig, PolicyRule};
 pub use config::{GatewayConfig, SubgraphConfig};

@@ -1,5 +1,6 @@
 //! Driver and Vehicle Licensing Agency: driving licences (by driver number and NINO) and
-//! vehicles (by registration); receives deaths and changes of address.
+//! vehicles (by registration); receives deaths and changes of address, and publishes each
+//! vehicle change as the `vehicleStatusChanged` subscription.
 
 mod records;
 mod seed;
@@ -12,24 +13,48 @@ use crate::notification_journal::{NotificationEffect, NotificationRequest};
 use crate::shared_types::{
     not_in_future, AddressInput, Date, NotificationKind, NotificationLog, NotificationReceipt,
 };
-use async_graphql::{Context, EmptySubscription, Object, Schema, SimpleObject};
+use async_graphql::futures_util::stream::{self, Stream, StreamExt};
+use async_graphql::{Context, Object, Schema, SimpleObject, Subscription};
 use chrono::NaiveDate;
 use records::{DvlaRecords, LicenceRecord, VehicleRecord};
 use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
 
 pub use records::{Endorsement, Entitlement, FuelType, LicenceStatus, LicenceType, TaxStatus};
 
 /// The DVLA subgraph schema.
-pub type DvlaSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type DvlaSchema = Schema<Query, Mutation, SubscriptionRoot>;
 
 type Store = Arc<Mutex<DvlaRecords>>;
+
+/// Vehicle changes a subscriber has not taken yet; one who falls this far behind skips ahead.
+const VEHICLE_CHANGE_BUFFER: usize = 256;
+
+/// Every change DVLA makes to a vehicle, for `vehicleStatusChanged` subscribers.
+#[derive(Debug, Clone)]
+struct VehicleChanges(broadcast::Sender<Vehicle>);
+
+impl VehicleChanges {
+    /// Publishes the vehicles now held under `registrations` (no subscriber is no error).
+    fn publish(&self, records: &DvlaRecords, registrations: &[String]) {
+        for vehicle in registrations
+            .iter()
+            .filter_map(|registration| records.vehicles.get(registration))
+        {
+            let _ = self.0.send(Vehicle::from_record(vehicle));
+        }
+    }
+}
 
 /// A new DVLA subgraph over freshly seeded records.
 pub fn schema() -> DvlaSchema {
     let store: Store = Arc::new(Mutex::new(seed::records()));
-    Schema::build(Query, Mutation, EmptySubscription)
+    let (changes, _) = broadcast::channel(VEHICLE_CHANGE_BUFFER);
+    Schema::build(Query, Mutation, SubscriptionRoot)
         .data(store)
+        .data(VehicleChanges(changes))
         .enable_federation()
+        .enable_subscription_in_federation()
         .finish()
 }
 
@@ -253,12 +278,15 @@ impl Mutation {
             details: format!("dateOfDeath={date}"),
         };
         let (licences, vehicles) = (&mut records.licences, &mut records.vehicles);
-        records
+        let mut changed = Vec::new();
+        let receipt = records
             .journal
             .apply_once(&idempotency_key, request, || {
-                Ok(record_death(licences, vehicles, &nino, date))
+                Ok(record_death(licences, vehicles, &nino, date, &mut changed))
             })
-            .for_graphql()
+            .for_graphql();
+        ctx.data::<VehicleChanges>()?.publish(records, &changed);
+        receipt
     }
 
     /// Record a licence holder's new address: a replacement photocard is issued and the
@@ -281,7 +309,8 @@ impl Mutation {
             details: format!("address={}", address.one_line()),
         };
         let (licences, vehicles) = (&mut records.licences, &mut records.vehicles);
-        records
+        let mut changed = Vec::new();
+        let receipt = records
             .journal
             .apply_once(&idempotency_key, request, || {
                 let mut effects = Vec::new();
@@ -307,6 +336,7 @@ impl Mutation {
                     matched = true;
                     if vehicle.keeper_address != address {
                         vehicle.keeper_address = address.clone();
+                        changed.push(vehicle.registration.clone());
                         effects.push(format!(
                             "keeper address for {} changed; new V5C registration certificate sent",
                             vehicle.registration
@@ -321,7 +351,44 @@ impl Mutation {
                     NotificationEffect::applied(effects)
                 })
             })
-            .for_graphql()
+            .for_graphql();
+        ctx.data::<VehicleChanges>()?.publish(records, &changed);
+        receipt
+    }
+}
+
+/// DVLA's subscriptions.
+pub struct SubscriptionRoot;
+
+#[Subscription(name = "Subscription")]
+impl SubscriptionRoot {
+    /// The vehicle, each time DVLA changes it (its keeper flagged deceased, its tax cancelled,
+    /// its keeper address changed); only the vehicle with `registration` when given.
+    async fn vehicle_status_changed(
+        &self,
+        ctx: &Context<'_>,
+        registration: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = Vehicle>> {
+        let registration = registration
+            .map(|r| parse_argument("registration", &r, parse_vehicle_registration))
+            .transpose()
+            .for_graphql()?;
+        let receiver = ctx.data::<VehicleChanges>()?.0.subscribe();
+        let changes = stream::unfold(receiver, |mut receiver| async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(vehicle) => return Some((vehicle, receiver)),
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        });
+        Ok(changes.filter(move |vehicle| {
+            let wanted = registration
+                .as_ref()
+                .is_none_or(|r| *r == vehicle.registration);
+            async move { wanted }
+        }))
     }
 }
 
@@ -330,6 +397,7 @@ fn record_death(
     vehicles: &mut std::collections::BTreeMap<String, VehicleRecord>,
     nino: &str,
     date: NaiveDate,
+    changed: &mut Vec<String>,
 ) -> NotificationEffect {
     let mut effects = Vec::new();
     let mut matched = false;
@@ -353,6 +421,7 @@ fn record_death(
         matched = true;
         if !vehicle.keeper_deceased {
             vehicle.keeper_deceased = true;
+            changed.push(vehicle.registration.clone());
             let mut effect = format!(
                 "{} flagged: keeper deceased, new keeper to be notified",
                 vehicle.registration

@@ -1,8 +1,11 @@
 //! Serves one subgraph's schema (a department's or an agency's) over HTTP (POST /graphql,
-//! GET /health) on a bound listener.
+//! GET /health) and graphql-transport-ws (GET /graphql with `Upgrade: websocket`, for
+//! subscriptions) on a bound listener.
 //!
 //! Each request's hub identity token ([`HUB_TOKEN_HEADER`]) is verified before the request
-//! runs, and the outcome is put in the request's data (see [`crate::hub_identity`]).
+//! runs, and the outcome is put in the request's data (see [`crate::hub_identity`]). On a
+//! WebSocket the token comes in the `connection_init` payload (a key named like the header),
+//! or else on the handshake's headers, and is verified when the connection is initialised.
 
 use crate::hub_identity::{
     HubAuthentication, HubPolicy, HubTokenRejection, HubTokenVerifier, HUB_TOKEN_HEADER,
@@ -14,8 +17,8 @@ use actix_web::http::StatusCode;
 use actix_web::{guard, web, App, HttpRequest, HttpResponse, HttpServer, Responder};
 use async_graphql::futures_util::StreamExt;
 use async_graphql::http::{create_multipart_mixed_stream, is_accept_multipart_mixed};
-use async_graphql::Executor;
-use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
+use async_graphql::{Data, Executor};
+use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse, GraphQLSubscription};
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -90,6 +93,18 @@ pub(crate) fn serve<E: Executor>(
                     .guard(guard::Post())
                     .to(graphql::<E>),
             )
+            .service(
+                web::resource("/graphql")
+                    .guard(guard::Get())
+                    .guard(guard::fn_guard(|ctx| {
+                        ctx.head()
+                            .headers()
+                            .get("upgrade")
+                            .and_then(|value| value.to_str().ok())
+                            .is_some_and(|value| value.eq_ignore_ascii_case("websocket"))
+                    }))
+                    .to(graphql_ws::<E>),
+            )
             .route(
                 "/health",
                 web::get().to(|| async { HttpResponse::Ok().body("ok") }),
@@ -141,23 +156,93 @@ async fn graphql<E: Executor>(
     }
 }
 
+/// GET /graphql with `Upgrade: websocket`: graphql-transport-ws (or the legacy graphql-ws),
+/// authenticating the hub's token when the client sends `connection_init`.
+async fn graphql_ws<E: Executor>(
+    endpoint: web::Data<Endpoint<E>>,
+    http_request: HttpRequest,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let on_handshake = token_in_headers(&http_request);
+    let executor = endpoint.executor.clone();
+    GraphQLSubscription::new(executor)
+        .on_connection_init(move |init: serde_json::Value| async move {
+            let sent = match token_in_payload(&init) {
+                TokenSent::None => on_handshake,
+                sent => sent,
+            };
+            let authentication = verify(sent, endpoint.verifier.as_ref()).await;
+            let mut data = Data::default();
+            data.insert(endpoint.policy);
+            if let HubAuthentication::Verified(caller) = &authentication {
+                data.insert(caller.clone());
+            }
+            data.insert(authentication);
+            Ok(data)
+        })
+        .start(&http_request, payload)
+}
+
+/// The hub token a request or connection carries, before verification.
+enum TokenSent {
+    None,
+    Repeated,
+    NotText,
+    One(String),
+}
+
+fn token_in_headers(http_request: &HttpRequest) -> TokenSent {
+    let mut values = http_request.headers().get_all(HUB_TOKEN_HEADER);
+    let Some(value) = values.next() else {
+        return TokenSent::None;
+    };
+    if values.next().is_some() {
+        return TokenSent::Repeated;
+    }
+    match value.to_str() {
+        Ok(token) => TokenSent::One(token.to_string()),
+        Err(_) => TokenSent::NotText,
+    }
+}
+
+/// The token in a `connection_init` payload: the key named like the header (any case).
+fn token_in_payload(init: &serde_json::Value) -> TokenSent {
+    let Some(object) = init.as_object() else {
+        return TokenSent::None;
+    };
+    let mut values = object
+        .iter()
+        .filter(|(key, _)| key.eq_ignore_ascii_case(HUB_TOKEN_HEADER))
+        .map(|(_, value)| value);
+    let Some(value) = values.next() else {
+        return TokenSent::None;
+    };
+    if values.next().is_some() {
+        return TokenSent::Repeated;
+    }
+    match value.as_str() {
+        Some(token) => TokenSent::One(token.to_string()),
+        None => TokenSent::NotText,
+    }
+}
+
 /// What the request's hub identity token establishes.
 async fn authenticate(
     http_request: &HttpRequest,
     verifier: Option<&HubTokenVerifier>,
 ) -> HubAuthentication {
+    verify(token_in_headers(http_request), verifier).await
+}
+
+async fn verify(sent: TokenSent, verifier: Option<&HubTokenVerifier>) -> HubAuthentication {
     let Some(verifier) = verifier else {
         return HubAuthentication::CannotVerify;
     };
-    let mut values = http_request.headers().get_all(HUB_TOKEN_HEADER);
-    let Some(value) = values.next() else {
-        return HubAuthentication::NoToken;
-    };
-    if values.next().is_some() {
-        return HubAuthentication::Rejected(HubTokenRejection::Repeated);
-    }
-    let Ok(token) = value.to_str() else {
-        return HubAuthentication::Rejected(HubTokenRejection::NotText);
+    let token = match sent {
+        TokenSent::None => return HubAuthentication::NoToken,
+        TokenSent::Repeated => return HubAuthentication::Rejected(HubTokenRejection::Repeated),
+        TokenSent::NotText => return HubAuthentication::Rejected(HubTokenRejection::NotText),
+        TokenSent::One(token) => token,
     };
     match verifier.verify(token.trim()).await {
         Ok(claims) => HubAuthentication::Verified(claims.into()),
