@@ -41,21 +41,9 @@ pub async fn post(
     let Some(media) = negotiated.or(streaming.map(|_| ResponseMedia::GraphQLResponseJson)) else {
         return not_acceptable();
     };
-    if !media::body_is_json(request.headers()) {
-        return reply_error(
-            media,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send the request body as application/json",
-            ErrorCode::BadUserInput,
-        );
-    }
-    let context = match state.context_for(&request).await {
-        Ok(context) => context,
-        Err(refusal) => return refusal.reply(media),
-    };
-    let body = match read_body(&request, payload, state.max_body_bytes).await {
-        Ok(body) => body,
-        Err(refusal) => return refusal.reply(media),
+    let (context, body) = match json_body_of(&request, payload, &state, media).await {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused,
     };
     // JSON is UTF-8 throughout, unknown fields included (which the decoder
     // would skip unchecked).
@@ -148,6 +136,32 @@ pub async fn post(
     HttpResponse::build(shared.status)
         .content_type(shared.content_type)
         .body(shared.body.clone())
+}
+
+/// What every JSON POST starts with: the media type of its body, its
+/// principal (and rate budget), then the body read up to `max_body_bytes`.
+pub(super) async fn json_body_of(
+    request: &HttpRequest,
+    payload: web::Payload,
+    state: &HttpState,
+    media: ResponseMedia,
+) -> Result<(RequestContext, Bytes), HttpResponse> {
+    if !media::body_is_json(request.headers()) {
+        return Err(reply_error(
+            media,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the request body as application/json",
+            ErrorCode::BadUserInput,
+        ));
+    }
+    let context = state
+        .context_for(request)
+        .await
+        .map_err(|refusal| refusal.reply(media))?;
+    let body = read_body(request, payload, state.max_body_bytes)
+        .await
+        .map_err(|refusal| refusal.reply(media))?;
+    Ok((context, body))
 }
 
 /// Reads the body up to `max` bytes: a declared length over it is refused

@@ -27,7 +27,7 @@ use futures::stream::{self, BoxStream, Stream, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 
 use super::graphql::{
-    read_body, reply_error, reply_json, request_from_params, status_for, unreadable,
+    json_body_of, reply_error, reply_json, request_from_params, status_for, unreadable,
 };
 use super::media::{self, ResponseMedia, StreamMedia};
 use super::subscription_limits::{SubscriptionPlace, MAX_PER_CONNECTION};
@@ -388,21 +388,9 @@ pub async fn operate(
             ErrorCode::BadUserInput,
         );
     };
-    if !media::body_is_json(request.headers()) {
-        return reply_error(
-            media,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send the request body as application/json",
-            ErrorCode::BadUserInput,
-        );
-    }
-    let context = match state.context_for(&request).await {
-        Ok(context) => context,
-        Err(refusal) => return refusal.reply(media),
-    };
-    let body = match read_body(&request, payload, state.max_body_bytes).await {
-        Ok(body) => body,
-        Err(refusal) => return refusal.reply(media),
+    let (context, body) = match json_body_of(&request, payload, &state, media).await {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused,
     };
     let mut one = match serde_json::from_slice::<GraphQLRequest>(&body) {
         Ok(one) => one,
