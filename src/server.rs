@@ -21,6 +21,7 @@ use crate::gateway::{Authorization, GatewayOptions};
 use crate::http::{self, HttpState};
 use crate::hub::{self, HubContext, InProcessTransport, HUB_SUBGRAPH_NAME};
 use crate::ledger::{Ledger, LedgerError};
+use crate::tellonce::live_feed::LiveFeeds;
 use crate::tellonce::TellOnce;
 
 /// The URL the hub subgraph is registered under; it is never dialled.
@@ -232,6 +233,11 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
         ledger: ledger.clone(),
         tellonce: Some(tellonce.clone()),
         border: Some(border.clone()),
+        live_feeds: Some(LiveFeeds::new(
+            tellonce.clone(),
+            tail.clone(),
+            config.events.subscriber_buffer,
+        )),
         tail: Some(tail),
     });
     live.set_transport(

@@ -2,7 +2,8 @@
 //! department's life events resumed from a cursor with no gap and no
 //! duplicate, a life event's progress until everyone is told, new signed
 //! checkpoints, and two hub processes on one PostgreSQL and one Redis, each
-//! with a subscriber that receives every event once, in ledger order.
+//! with a subscriber that receives every event once, in ledger order; and a
+//! subscriber too slow to keep up, closed and resumed from its cursor.
 
 mod tellonce_support;
 mod ws_client;
@@ -285,4 +286,83 @@ async fn redis_going_away_loses_nothing() {
     on_second.close().await;
     first.stop().await;
     second.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_too_slow_to_keep_up_is_closed_and_resumes_from_its_cursor() {
+    const EVENTS: u32 = 40;
+    const SUBSCRIPTIONS: usize = 100;
+    let db = TestDb::sqlite();
+    let departments = Departments::start().await;
+    let config = hub_config(&db, departments.subgraphs(|_, url| url));
+    let hub = tellonce::server::start_on(&config, TcpListener::bind("127.0.0.1:0").unwrap())
+        .await
+        .expect("the hub starts");
+    let url = hub.graphql_url();
+    let hmrc = department_key("hmrc");
+    let mut prompt = WsClient::connect(&url, &hmrc).await;
+    prompt.subscribe("prompt", LIFE_EVENTS, json!({})).await;
+    // Every subscription a connection may hold, each event's data many
+    // times over, on a connection that stops reading with a small window:
+    // the buffers between hub and client fill within a few events.
+    let heavy = format!(
+        "subscription {{ lifeEvents {{ eventId ledgerSeq {} }} }}",
+        (0..25)
+            .map(|n| format!("d{n}: data"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let mut slow = WsClient::connect_with_receive_buffer(&url, &hmrc, 4096).await;
+    for n in 0..SUBSCRIPTIONS {
+        slow.subscribe(&format!("s{n}"), &heavy, json!({})).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut told = Vec::new();
+    for n in 0..EVENTS {
+        let receipt = tell(&url, death(700 + n), &format!("slow-{n}")).await;
+        told.push(receipt["eventId"].as_str().unwrap().to_owned());
+    }
+    // The prompt subscriber is served all along.
+    let seen = life_events(&mut prompt, "prompt", EVENTS as usize).await;
+    assert_eq!(
+        event_ids(&seen),
+        told,
+        "the prompt subscriber has every event"
+    );
+
+    // Long enough for the hub to give up on the slow one.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let (messages, code, reason) = slow.drain_until_closed().await;
+    assert_eq!(code, 1013, "closed as too slow: {reason}");
+    assert!(
+        reason.contains("cursor"),
+        "the reason says how to resume: {reason}"
+    );
+    let got: Vec<&Value> = messages
+        .iter()
+        .filter(|m| m["id"] == "s0" && m["type"] == "next")
+        .map(|m| &m["payload"]["data"]["lifeEvents"])
+        .collect();
+    assert!(
+        got.len() < EVENTS as usize,
+        "the slow subscriber was closed before it had everything ({} of {EVENTS})",
+        got.len()
+    );
+    let mut ids: Vec<String> = got
+        .iter()
+        .map(|i| i["eventId"].as_str().unwrap().to_owned())
+        .collect();
+    let cursor = got.last().map(|i| i["ledgerSeq"].to_string());
+
+    // It resumes from its last cursor: the rest, once each, in order.
+    let mut again = WsClient::connect(&url, &hmrc).await;
+    again
+        .subscribe("again", LIFE_EVENTS, json!({ "after": cursor }))
+        .await;
+    let rest = life_events(&mut again, "again", EVENTS as usize - ids.len()).await;
+    ids.extend(event_ids(&rest));
+    assert_eq!(ids, told, "every event once, in ledger order");
+    again.close().await;
+    prompt.close().await;
+    hub.stop().await;
 }

@@ -130,9 +130,23 @@ struct Connection {
 /// Why the server ends a connection.
 struct Close(u16, String);
 
+/// What an operation's task tells its connection when it stops.
+enum OperationEnd {
+    Finished(String),
+    /// A message waited [`SLOW_CONSUMER`] for room in the outgoing buffer.
+    TooSlow,
+}
+
+fn too_slow() -> Close {
+    Close(
+        1013,
+        "consumer too slow; resubscribe from your last cursor".into(),
+    )
+}
+
 impl Connection {
     async fn run(mut self, mut stream: actix_ws::AggregatedMessageStream) {
-        let (finished_tx, mut finished) = mpsc::unbounded_channel::<String>();
+        let (finished_tx, mut finished) = mpsc::unbounded_channel::<OperationEnd>();
         let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
         tokio::pin!(init_deadline);
         let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
@@ -167,16 +181,21 @@ impl Connection {
                         (Protocol::Legacy, false) => None,
                     };
                     if let Some(beat) = beat {
-                        if self.session.text(beat).await.is_err() {
-                            break None;
+                        match tokio::time::timeout(SLOW_CONSUMER, self.session.text(beat)).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(_)) => break None,
+                            Err(_) => break Some(too_slow()),
                         }
                     }
                 }
-                Some(id) = finished.recv() => {
-                    if self.operations.get(&id).is_some_and(|task| task.is_finished()) {
-                        self.operations.remove(&id);
+                Some(end) = finished.recv() => match end {
+                    OperationEnd::Finished(id) => {
+                        if self.operations.get(&id).is_some_and(|task| task.is_finished()) {
+                            self.operations.remove(&id);
+                        }
                     }
-                }
+                    OperationEnd::TooSlow => break Some(too_slow()),
+                },
             }
         };
         for (_, task) in self.operations.drain() {
@@ -186,7 +205,9 @@ impl Connection {
             code: CloseCode::Other(code),
             description: Some(description),
         });
-        let _ = self.session.close(reason).await;
+        // A client that reads nothing cannot take even the close frame: give
+        // up on it after a while, dropping the connection and its buffers.
+        let _ = tokio::time::timeout(SLOW_CONSUMER, self.session.close(reason)).await;
     }
 
     async fn send(&mut self, message: Value) -> Result<(), Close> {
@@ -200,7 +221,7 @@ impl Connection {
     async fn on_text(
         &mut self,
         text: &str,
-        finished: &mpsc::UnboundedSender<String>,
+        finished: &mpsc::UnboundedSender<OperationEnd>,
     ) -> Result<(), Close> {
         let message: Value = serde_json::from_str(text)
             .map_err(|e| Close(4400, format!("the message is not JSON: {e}")))?;
@@ -323,7 +344,7 @@ impl Connection {
         &mut self,
         id: String,
         payload: Option<&Value>,
-        finished: &mpsc::UnboundedSender<String>,
+        finished: &mpsc::UnboundedSender<OperationEnd>,
     ) -> Result<(), Close> {
         let Some(context) = self.context.clone() else {
             return self
@@ -426,17 +447,9 @@ impl Connection {
                         match tokio::time::timeout(SLOW_CONSUMER, session.text(text)).await {
                             Ok(Ok(())) => {}
                             Ok(Err(_)) => return,
+                            // The connection closes it, with every other operation.
                             Err(_) => {
-                                let _ = session
-                                    .clone()
-                                    .close(Some(CloseReason {
-                                        code: CloseCode::Again,
-                                        description: Some(
-                                            "consumer too slow; resubscribe from your last cursor"
-                                                .into(),
-                                        ),
-                                    }))
-                                    .await;
+                                let _ = finished.send(OperationEnd::TooSlow);
                                 return;
                             }
                         }
@@ -445,7 +458,7 @@ impl Connection {
                     let _ = session.text(complete).await;
                 }
             }
-            let _ = finished.send(task_id);
+            let _ = finished.send(OperationEnd::Finished(task_id));
         });
         self.operations.insert(id, task);
         Ok(())

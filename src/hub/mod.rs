@@ -61,6 +61,8 @@ pub struct HubContext {
     pub border: Option<Arc<crate::border::Border>>,
     /// What subscriptions follow (absent: subscriptions answer that they are not served).
     pub tail: Option<Arc<crate::events::LedgerTail>>,
+    /// Department feeds shared by `lifeEvents` subscribers.
+    pub live_feeds: Option<Arc<crate::tellonce::live_feed::LiveFeeds>>,
 }
 
 /// Builds the hub subgraph schema with its context.
@@ -78,6 +80,9 @@ pub fn build_schema(context: HubContext) -> HubSchema {
     }
     if let Some(tail) = context.tail {
         builder = builder.data(tail);
+    }
+    if let Some(live_feeds) = context.live_feeds {
+        builder = builder.data(live_feeds);
     }
     builder.finish()
 }

@@ -1,8 +1,8 @@
 //! The hub's own subscriptions: a department's life events (resumable from a
 //! ledger cursor), one life event's progress, each new signed checkpoint and
-//! one border plan's revisions. Each follows the [`LedgerTail`]; what it
-//! yields is read from the store, so a resumed stream has no gap and no
-//! duplicate.
+//! one border plan's revisions. Each follows the [`LedgerTail`] (life events
+//! through the department's shared [`LiveFeeds`] reader); what it yields is
+//! read from the store, so a resumed stream has no gap and no duplicate.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -20,6 +20,8 @@ use super::tellonce::{
 use crate::auth::PrincipalKind;
 use crate::error_code::ErrorCode;
 use crate::events::{LedgerTail, TailEntry, TailLagged, TailReceiver};
+use crate::tellonce::live_feed::{FeedFollower, FeedNext, LiveFeeds};
+use crate::tellonce::status::FeedRow;
 use crate::tellonce::tables::status;
 use crate::tellonce::{LifeEventType, TellOnceError};
 
@@ -34,6 +36,16 @@ fn tail<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Arc<LedgerTail>> 
         async_graphql::Error::new("this hub does not serve subscriptions").extend_with(|_, e| {
             e.set("code", ErrorCode::BadUserInput.as_str());
         })
+    })
+}
+
+fn live_feeds<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Arc<LiveFeeds>> {
+    ctx.data::<Arc<LiveFeeds>>().map_err(|_| {
+        async_graphql::Error::new("this hub does not serve life event subscriptions").extend_with(
+            |_, e| {
+                e.set("code", ErrorCode::BadUserInput.as_str());
+            },
+        )
     })
 }
 
@@ -79,31 +91,36 @@ impl HubSubscription {
             })?),
         };
         let tellonce = service(ctx)?.clone();
-        // Follow the tail before reading the store: whatever commits after
-        // the read is then in the receiver.
-        let receiver = tail(ctx)?.subscribe();
+        let feeds = live_feeds(ctx)?.clone();
+        // Follow before reading the store: whatever commits after the read
+        // then arrives as a batch.
+        let follower = feeds.follow(&department);
         struct Follow {
-            receiver: TailReceiver,
+            follower: FeedFollower,
+            /// The last row taken (the resume cursor).
             cursor: Option<i64>,
-            pending: VecDeque<FeedItemObject>,
+            /// Every row at or before this position has been taken.
+            known: i64,
+            pending: VecDeque<Arc<FeedRow>>,
             caught_up: bool,
             ended: bool,
         }
         let state = Follow {
-            receiver,
+            follower,
             cursor,
+            known: cursor.unwrap_or(-1),
             pending: VecDeque::new(),
             caught_up: false,
             ended: false,
         };
-        let wanted = move |item: &FeedItemObject| {
+        let wanted = move |row: &FeedRow| {
             types.as_ref().is_none_or(|types| {
-                LifeEventType::from_input_field(&item.1.event_type)
+                LifeEventType::from_input_field(&row.1.event_type)
                     .is_some_and(|t| types.contains(&t))
             })
         };
         Ok(stream::unfold(state, move |mut s| {
-            let tellonce = tellonce.clone();
+            let (tellonce, feeds) = (tellonce.clone(), feeds.clone());
             let department = department.clone();
             let wanted = wanted.clone();
             async move {
@@ -111,23 +128,30 @@ impl HubSubscription {
                     if s.ended {
                         return None;
                     }
-                    if let Some(item) = s.pending.pop_front() {
-                        s.cursor = Some(item.0.event_seq);
-                        if wanted(&item) {
-                            return Some((Ok(item), s));
+                    if let Some(row) = s.pending.pop_front() {
+                        let seq = row.0.event_seq;
+                        if s.cursor.is_some_and(|c| seq <= c) {
+                            continue;
+                        }
+                        s.cursor = Some(seq);
+                        s.known = s.known.max(seq);
+                        if wanted(&row) {
+                            return Some((Ok(FeedItemObject(row)), s));
                         }
                         continue;
                     }
                     if !s.caught_up {
+                        let committed = feeds.position() - 1;
                         match tellonce
                             .feed(department.clone(), s.cursor, CATCH_UP_PAGE)
                             .await
                         {
                             Ok(page) => {
-                                s.caught_up = !page.has_next_page;
-                                s.pending.extend(
-                                    page.items.into_iter().map(|(o, e)| FeedItemObject(o, e)),
-                                );
+                                if !page.has_next_page {
+                                    s.caught_up = true;
+                                    s.known = s.known.max(committed);
+                                }
+                                s.pending.extend(page.items.into_iter().map(Arc::new));
                             }
                             Err(error) => {
                                 s.ended = true;
@@ -136,18 +160,14 @@ impl HubSubscription {
                         }
                         continue;
                     }
-                    match s.receiver.next().await {
-                        Ok(batch) => {
-                            let cursor = s.cursor.unwrap_or(-1);
-                            s.caught_up = !batch.entries.iter().any(|e| {
-                                e.kind == crate::tellonce::submit::EVENT_RECORDED
-                                    && e.seq as i64 > cursor
-                            });
+                    match s.follower.next().await {
+                        // A gap before this batch: read it from the store.
+                        FeedNext::Batch(batch) if batch.after > s.known => s.caught_up = false,
+                        FeedNext::Batch(batch) => {
+                            s.pending.extend(batch.rows.iter().cloned());
+                            s.known = s.known.max(batch.through);
                         }
-                        Err(error) => {
-                            s.ended = true;
-                            return Some((Err(lagged(error, s.cursor)), s));
-                        }
+                        FeedNext::Lagged => s.caught_up = false,
                     }
                 }
             }

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use super::principal;
 use crate::auth::{Principal, PrincipalKind};
 use crate::tellonce::outbox::ReplayFilter;
-use crate::tellonce::status::{EventStatus, FeedPage};
+use crate::tellonce::status::{EventStatus, FeedPage, FeedRow};
 use crate::tellonce::tables::{EventRow, OutboxRow};
 use crate::tellonce::{LifeEventInput, LifeEventReceipt, LifeEventType, TellOnce, TellOnceError};
 
@@ -234,32 +234,41 @@ impl LifeEventObject {
 }
 
 /// One event in a department's feed: only the fields its rule names.
-pub struct FeedItemObject(pub(super) OutboxRow, pub(super) EventRow);
+pub struct FeedItemObject(pub(super) Arc<FeedRow>);
+
+impl FeedItemObject {
+    pub(super) fn row(&self) -> &OutboxRow {
+        &self.0 .0
+    }
+    pub(super) fn event(&self) -> &EventRow {
+        &self.0 .1
+    }
+}
 
 #[Object(name = "LifeEventFeedItem")]
 impl FeedItemObject {
     async fn event_id(&self) -> ID {
-        ID(self.0.event_id.clone())
+        ID(self.row().event_id.clone())
     }
     #[graphql(name = "type")]
     async fn event_type(&self) -> Option<LifeEventType> {
-        LifeEventType::from_input_field(&self.1.event_type)
+        LifeEventType::from_input_field(&self.event().event_type)
     }
     async fn ledger_seq(&self) -> i64 {
-        self.0.event_seq
+        self.row().event_seq
     }
     async fn received_at(&self) -> DateTime<Utc> {
-        time(self.1.received_micros)
+        time(self.event().received_micros)
     }
     /// The event's fields this department is told, as its rule names them.
     async fn data(&self) -> Json<serde_json::Value> {
-        Json(serde_json::from_str(&self.0.variables).unwrap_or(serde_json::Value::Null))
+        Json(serde_json::from_str(&self.row().variables).unwrap_or(serde_json::Value::Null))
     }
     async fn status(&self) -> LifeEventNotificationStatus {
-        LifeEventNotificationStatus::of(&self.0.status)
+        LifeEventNotificationStatus::of(&self.row().status)
     }
     async fn acknowledged_at(&self) -> Option<DateTime<Utc>> {
-        self.0.acknowledged_micros.map(time)
+        self.row().acknowledged_micros.map(time)
     }
 }
 
@@ -287,9 +296,9 @@ impl From<FeedPage> for LifeEventFeedConnection {
         let edges: Vec<LifeEventFeedEdge> = page
             .items
             .into_iter()
-            .map(|(row, event)| LifeEventFeedEdge {
-                cursor: row.event_seq.to_string(),
-                node: FeedItemObject(row, event),
+            .map(|row| LifeEventFeedEdge {
+                cursor: row.0.event_seq.to_string(),
+                node: FeedItemObject(Arc::new(row)),
             })
             .collect();
         LifeEventFeedConnection {

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod delivery;
 pub mod event;
+pub mod live_feed;
 pub mod outbox;
 pub mod route_check;
 pub mod routes;

@@ -15,10 +15,13 @@ pub struct EventStatus {
     pub notifications: Vec<OutboxRow>,
 }
 
+/// One row of a department's feed: the notification and its life event.
+pub type FeedRow = (OutboxRow, EventRow);
+
 /// One page of a department's feed.
 #[derive(Debug, Clone)]
 pub struct FeedPage {
-    pub items: Vec<(OutboxRow, EventRow)>,
+    pub items: Vec<FeedRow>,
     pub has_next_page: bool,
 }
 
@@ -80,7 +83,7 @@ impl TellOnce {
             )));
         }
         self.with_conn(move |conn, _| {
-            let mut rows: Vec<(OutboxRow, EventRow)> = tellonce_outbox::table
+            let mut rows: Vec<FeedRow> = tellonce_outbox::table
                 .inner_join(tellonce_events::table)
                 .filter(tellonce_outbox::department.eq(&department))
                 .filter(tellonce_outbox::event_seq.gt(after.unwrap_or(-1)))

@@ -12,6 +12,19 @@ use tokio_tungstenite::tungstenite::Message;
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+fn request(
+    http_url: &str,
+    subprotocol: &str,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let url = http_url.replacen("http", "ws", 1);
+    let mut request = url.into_client_request().expect("a WebSocket URL");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        subprotocol.parse().expect("a header value"),
+    );
+    request
+}
+
 pub struct WsClient {
     socket: Socket,
 }
@@ -31,16 +44,65 @@ impl WsClient {
 
     /// Opens the socket with `subprotocol` and sends nothing.
     pub async fn open(http_url: &str, subprotocol: &str) -> WsClient {
-        let url = http_url.replacen("http", "ws", 1);
-        let mut request = url.into_client_request().expect("a WebSocket URL");
-        request.headers_mut().insert(
-            "sec-websocket-protocol",
-            subprotocol.parse().expect("a header value"),
-        );
-        let (socket, _) = tokio_tungstenite::connect_async(request)
+        let (socket, _) = tokio_tungstenite::connect_async(request(http_url, subprotocol))
             .await
             .unwrap_or_else(|e| panic!("connect to {http_url}: {e}"));
         WsClient { socket }
+    }
+
+    /// As [`WsClient::connect`], on a socket whose kernel receive buffer is
+    /// `receive_buffer` bytes: a client that stops reading fills it soon.
+    pub async fn connect_with_receive_buffer(
+        http_url: &str,
+        key: &str,
+        receive_buffer: u32,
+    ) -> WsClient {
+        let addr: std::net::SocketAddr = http_url
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .and_then(|a| a.parse().ok())
+            .expect("an http://host:port URL");
+        let tcp = tokio::net::TcpSocket::new_v4().expect("a socket");
+        tcp.set_recv_buffer_size(receive_buffer)
+            .expect("set the receive buffer");
+        let stream = tcp.connect(addr).await.expect("connect");
+        let (socket, _) = tokio_tungstenite::client_async(
+            request(http_url, "graphql-transport-ws"),
+            tokio_tungstenite::MaybeTlsStream::Plain(stream),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("connect to {http_url}: {e}"));
+        let mut client = WsClient { socket };
+        client
+            .send(json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {key}")}}))
+            .await;
+        let ack = client.message(Duration::from_secs(10)).await;
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        client
+    }
+
+    /// Every message until the server's close frame, and that frame's code
+    /// and reason.
+    pub async fn drain_until_closed(&mut self) -> (Vec<Value>, u16, String) {
+        let mut messages = Vec::new();
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(30), self.socket.next())
+                .await
+                .expect("a close in time");
+            match frame {
+                Some(Ok(Message::Text(text))) => {
+                    messages.push(serde_json::from_str(&text).expect("a JSON message"))
+                }
+                Some(Ok(Message::Close(Some(close)))) => {
+                    return (messages, close.code.into(), close.reason.to_string())
+                }
+                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => {
+                    panic!("closed without a close frame")
+                }
+                Some(Ok(_)) => {}
+            }
+        }
     }
 
     /// The close frame the server ends with: its code and reason.
