@@ -11,7 +11,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
@@ -151,11 +151,21 @@ impl Drop for Hub {
     }
 }
 
-/// Arrival times: `arrivals[event][subscriber]`.
-type Arrivals = Arc<Mutex<Vec<Vec<Instant>>>>;
+/// How many subscribers each event has reached so far.
+type Reached = Arc<Vec<AtomicUsize>>;
 
-/// Opens one subscriber and records when each event reaches it.
-async fn subscriber(url: String, key: String, arrivals: Arrivals, ready: Arc<AtomicUsize>) {
+/// One subscriber: connects and is acknowledged (counted in `connected`),
+/// subscribes when `go` opens, and returns when each of the `events` events
+/// arrived. It does as little as it can per message, so that the machine's
+/// time goes to the hub.
+async fn subscriber(
+    url: String,
+    key: String,
+    events: usize,
+    connected: Arc<AtomicUsize>,
+    mut go: tokio::sync::watch::Receiver<bool>,
+    reached: Reached,
+) -> Vec<Instant> {
     let mut request = url
         .replacen("http", "ws", 1)
         .into_client_request()
@@ -164,30 +174,50 @@ async fn subscriber(url: String, key: String, arrivals: Arrivals, ready: Arc<Ato
         "sec-websocket-protocol",
         "graphql-transport-ws".parse().expect("header"),
     );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect");
+    let mut arrivals = Vec::with_capacity(events);
+    let Ok((mut socket, _)) = tokio_tungstenite::connect_async(request).await else {
+        eprintln!("a subscriber could not connect");
+        return arrivals;
+    };
     let init =
         json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {key}")}});
-    socket
+    let subscribe = json!({"id": "1", "type": "subscribe", "payload": {"query": FOLLOW}});
+    if socket
         .send(Message::Text(init.to_string().into()))
         .await
-        .expect("init");
-    let subscribe = json!({"id": "1", "type": "subscribe", "payload": {"query": FOLLOW}});
-    let mut counted = false;
-    let mut seen = 0usize;
-    while let Some(Ok(frame)) = socket.next().await {
+        .is_err()
+    {
+        return arrivals;
+    }
+    loop {
+        let Some(Ok(frame)) = socket.next().await else {
+            return arrivals;
+        };
         let Message::Text(text) = frame else { continue };
+        if text.starts_with("{\"id\":\"1\",\"type\":\"next\"") {
+            let now = Instant::now();
+            if let Some(count) = reached.get(arrivals.len()) {
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+            arrivals.push(now);
+            if arrivals.len() == events {
+                return arrivals;
+            }
+            continue;
+        }
         let message: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         match message["type"].as_str() {
             Some("connection_ack") => {
-                socket
+                connected.fetch_add(1, Ordering::Relaxed);
+                if go.wait_for(|go| *go).await.is_err() {
+                    return arrivals;
+                }
+                if socket
                     .send(Message::Text(subscribe.to_string().into()))
                     .await
-                    .expect("subscribe");
-                if !counted {
-                    counted = true;
-                    ready.fetch_add(1, Ordering::Relaxed);
+                    .is_err()
+                {
+                    return arrivals;
                 }
             }
             Some("ping") => {
@@ -195,20 +225,10 @@ async fn subscriber(url: String, key: String, arrivals: Arrivals, ready: Arc<Ato
                     .send(Message::Text(json!({"type": "pong"}).to_string().into()))
                     .await;
             }
-            Some("next") => {
-                let now = Instant::now();
-                if let Ok(mut arrivals) = arrivals.lock() {
-                    if let Some(slot) = arrivals.get_mut(seen) {
-                        slot.push(now);
-                    }
-                }
-                seen += 1;
-            }
-            Some("error") | Some("complete") => {
+            _ => {
                 eprintln!("subscriber ended: {message}");
-                return;
+                return arrivals;
             }
-            _ => {}
         }
     }
 }
@@ -220,13 +240,24 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// Connects `subscribers` spread over `hubs`, tells `events` deaths to the
-/// first hub one at a time and reports latency and memory.
+/// Connects `subscribers` spread over `hubs`, has them subscribe, tells
+/// `events` deaths to the first hub one at a time and reports latency and
+/// memory (per connection, then per subscription on top).
 async fn measure(label: &str, hubs: &[Hub], subscribers: usize, events: usize) {
     let client = reqwest::Client::new();
-    let rss_before: Vec<u64> = hubs.iter().map(Hub::rss_kib).collect();
-    let arrivals: Arrivals = Arc::new(Mutex::new(vec![Vec::new(); events]));
-    let ready = Arc::new(AtomicUsize::new(0));
+    let rss = || hubs.iter().map(Hub::rss_kib).collect::<Vec<u64>>();
+    let grown = |after: &[u64], before: &[u64]| -> f64 {
+        let kib: u64 = after
+            .iter()
+            .zip(before)
+            .map(|(a, b)| a.saturating_sub(*b))
+            .sum();
+        kib as f64 * 1.024
+    };
+    let rss_before = rss();
+    let reached: Reached = Arc::new((0..events).map(|_| AtomicUsize::new(0)).collect());
+    let connected = Arc::new(AtomicUsize::new(0));
+    let (go, going) = tokio::sync::watch::channel(false);
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(subscribers);
     for n in 0..subscribers {
@@ -234,28 +265,33 @@ async fn measure(label: &str, hubs: &[Hub], subscribers: usize, events: usize) {
         tasks.push(tokio::spawn(subscriber(
             url,
             subscriber_key(n / PER_PRINCIPAL),
-            arrivals.clone(),
-            ready.clone(),
+            events,
+            connected.clone(),
+            going.clone(),
+            reached.clone(),
         )));
         if n % 200 == 199 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    while ready.load(Ordering::Relaxed) < subscribers {
+    while connected.load(Ordering::Relaxed) < subscribers {
         if started.elapsed() > Duration::from_secs(300) {
             println!(
                 "{label}: only {} of {subscribers} subscribers connected",
-                ready.load(Ordering::Relaxed)
+                connected.load(Ordering::Relaxed)
             );
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let connected = ready.load(Ordering::Relaxed);
+    let connected = connected.load(Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_connected = rss();
+    let _ = go.send(true);
     // Let the subscriptions open on the hub.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss_after: Vec<u64> = hubs.iter().map(Hub::rss_kib).collect();
-    let mut latencies = Vec::with_capacity(subscribers * events);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_subscribed = rss();
+    let mut told_at = Vec::with_capacity(events);
     let mut complete = 0;
     for k in 0..events {
         let body = json!({ "query": TELL, "variables": {
@@ -277,43 +313,42 @@ async fn measure(label: &str, hubs: &[Hub], subscribers: usize, events: usize) {
             "{response}"
         );
         let told = Instant::now();
+        told_at.push(told);
         let deadline = told + Duration::from_secs(30);
-        loop {
-            let arrived = arrivals.lock().map(|a| a[k].len()).unwrap_or(0);
-            if arrived >= connected || Instant::now() > deadline {
-                break;
-            }
+        while reached[k].load(Ordering::Relaxed) < connected && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let arrivals = arrivals.lock().expect("arrivals");
-        if arrivals[k].len() >= connected {
+        if reached[k].load(Ordering::Relaxed) >= connected {
             complete += 1;
         }
-        latencies.extend(
-            arrivals[k]
-                .iter()
-                .map(|t| t.saturating_duration_since(told).as_secs_f64() * 1000.0),
-        );
+    }
+    let mut latencies = Vec::with_capacity(subscribers * events);
+    for task in tasks {
+        task.abort();
+        if let Ok(arrivals) = task.await {
+            latencies.extend(
+                arrivals
+                    .iter()
+                    .zip(&told_at)
+                    .map(|(at, told)| at.saturating_duration_since(*told).as_secs_f64() * 1000.0),
+            );
+        }
     }
     latencies.sort_by(f64::total_cmp);
-    let grown: u64 = rss_after
-        .iter()
-        .zip(&rss_before)
-        .map(|(a, b)| a.saturating_sub(*b))
-        .sum();
+    let per = connected.max(1) as f64;
     println!(
-        "{label}: {connected} subscribers on {} hub(s), {events} events ({complete} reached every subscriber): latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; hub memory {:.1} KB per subscriber (RSS {:?} -> {:?} KiB)",
+        "{label}: {connected} subscribers on {} hub(s), {events} events ({complete} reached every subscriber): latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; hub memory {:.1} KB per subscriber ({:.1} KB per acknowledged connection, {:.1} KB per subscription on it; RSS {:?} -> {:?} -> {:?} KiB)",
         hubs.len(),
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99),
         latencies.last().copied().unwrap_or(f64::NAN),
-        grown as f64 * 1.024 / connected.max(1) as f64,
+        grown(&rss_subscribed, &rss_before) / per,
+        grown(&rss_connected, &rss_before) / per,
+        grown(&rss_subscribed, &rss_connected) / per,
         rss_before,
-        rss_after,
+        rss_connected,
+        rss_subscribed,
     );
-    for task in tasks {
-        task.abort();
-    }
 }
 
 fn main() {
