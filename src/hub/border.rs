@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 
+use super::page::page_size;
 use super::principal;
 use crate::border::plan::{
     AssessmentStatus, CheckKind, Intervention, OutcomeResult, PlanSaving, RecordedOutcome,
@@ -19,10 +20,6 @@ use crate::border::{
     Border, BorderError, ConsignmentDeclarationInput, ConsignmentPage, PlanStatus, PlanView,
 };
 use crate::error_code::ErrorCode;
-
-/// Consignments per page when `first` is not given, and at most.
-const DEFAULT_PAGE: i32 = 20;
-const MAX_PAGE: i32 = 100;
 
 pub(super) fn graphql_error(error: BorderError) -> async_graphql::Error {
     let code = error.code();
@@ -45,16 +42,6 @@ pub(super) fn service<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Arc
         async_graphql::Error::new("this hub does not serve border coordination")
             .extend_with(|_, e| e.set("code", ErrorCode::InternalServerError.as_str()))
     })
-}
-
-fn page_size(first: Option<i32>) -> Result<usize, async_graphql::Error> {
-    let first = first.unwrap_or(DEFAULT_PAGE);
-    if !(0..=MAX_PAGE).contains(&first) {
-        return Err(graphql_error(BorderError::BadArgument(format!(
-            "first must be 0 to {MAX_PAGE}"
-        ))));
-    }
-    Ok(first as usize)
 }
 
 /// A trader as the departments know it (resolved by HMRC and Border Force).
@@ -334,7 +321,13 @@ impl BorderQuery {
     ) -> async_graphql::Result<InterventionPlanConnection> {
         let border = service(ctx)?;
         let page = border
-            .consignments(trader, status, page_size(first)?, after, principal(ctx))
+            .consignments(
+                trader,
+                status,
+                page_size(first.map(i64::from))?,
+                after,
+                principal(ctx),
+            )
             .await
             .map_err(graphql_error)?;
         Ok(connection(page, border))
@@ -350,7 +343,12 @@ impl BorderQuery {
     ) -> async_graphql::Result<InterventionPlanConnection> {
         let border = service(ctx)?;
         let page = border
-            .worklist(agency, page_size(first)?, after, principal(ctx))
+            .worklist(
+                agency,
+                page_size(first.map(i64::from))?,
+                after,
+                principal(ctx),
+            )
             .await
             .map_err(graphql_error)?;
         Ok(connection(page, border))

@@ -19,9 +19,6 @@ use chrono::{DateTime, Utc};
 use crate::error_code::ErrorCode;
 use crate::ledger::{self, encoding, EntryFilter, Ledger, LedgerError};
 
-/// Entries per page when `first` is not given.
-const DEFAULT_PAGE: i64 = 20;
-
 fn coded(message: impl Into<String>, code: ErrorCode) -> async_graphql::Error {
     async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code.as_str()))
 }
@@ -228,13 +225,7 @@ impl LedgerQuery {
                     .map_err(|_| bad_input("after is not a ledger cursor"))?,
             ),
         };
-        let first = non_negative("first", first.unwrap_or(DEFAULT_PAGE))?;
-        if first > ledger::read::MAX_PAGE as u64 {
-            return Err(bad_input(format!(
-                "first may be at most {}",
-                ledger::read::MAX_PAGE
-            )));
-        }
+        let first = super::page::page_size(first)?;
         let subject =
             match subject {
                 None => None,
@@ -244,7 +235,7 @@ impl LedgerQuery {
             };
         let filter = EntryFilter {
             after,
-            first: first as usize,
+            first,
             kind,
             subject,
         };

@@ -5,6 +5,7 @@
 pub mod border;
 pub mod ledger;
 pub mod mutation_ledger;
+mod page;
 mod status;
 mod subscriptions;
 pub mod tellonce;

@@ -27,9 +27,26 @@ pub(super) fn graphql_error(error: TellOnceError) -> async_graphql::Error {
     let code = error.code().as_str();
     async_graphql::Error::new(error.to_string()).extend_with(|_, e| {
         e.set("code", code);
-        if let TellOnceError::Invalid(invalid) = &error {
-            e.set("field", invalid.field());
-            e.set("rule", invalid.rule());
+        match &error {
+            TellOnceError::Invalid(invalid) => {
+                e.set("field", invalid.field());
+                e.set("rule", invalid.rule());
+            }
+            TellOnceError::Contradicts { fields, .. } => {
+                if let Some(first) = fields.first() {
+                    e.set("field", first.as_str());
+                }
+                e.set(
+                    "fields",
+                    async_graphql::Value::List(
+                        fields
+                            .iter()
+                            .map(|f| async_graphql::Value::from(f.as_str()))
+                            .collect(),
+                    ),
+                );
+            }
+            _ => {}
         }
     })
 }
@@ -53,16 +70,20 @@ fn require_operator(ctx: &Context<'_>, what: &str) -> async_graphql::Result<Stri
 }
 
 /// The department itself (or an operator, or the hub) only.
+/// The principal may act for `department` (its own, or any for operators),
+/// and `department` is one that routing rules tell (else `NOT_FOUND`).
 pub(super) fn require_department(ctx: &Context<'_>, department: &str) -> async_graphql::Result<()> {
     let principal = principal(ctx);
-    if principal.acts_for(department)
-        || matches!(principal.kind, PrincipalKind::Operator | PrincipalKind::Hub)
+    if !(principal.acts_for(department)
+        || matches!(principal.kind, PrincipalKind::Operator | PrincipalKind::Hub))
     {
-        return Ok(());
+        return Err(forbidden(format!(
+            "only department {department} may read or acknowledge its own notifications"
+        )));
     }
-    Err(forbidden(format!(
-        "only department {department} may read or acknowledge its own notifications"
-    )))
+    service(ctx)?
+        .known_department(department)
+        .map_err(graphql_error)
 }
 
 /// Who may see a life event's status: those who told or may tell it, the
@@ -343,6 +364,7 @@ impl TellOnceQuery {
         #[graphql(default = 50)] first: i32,
     ) -> async_graphql::Result<LifeEventFeedConnection> {
         require_department(ctx, &department)?;
+        let first = super::page::page_size(Some(i64::from(first)))?;
         let after = match after {
             None => None,
             Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| {
@@ -352,7 +374,7 @@ impl TellOnceQuery {
             })?),
         };
         let page = service(ctx)?
-            .feed(department, after, i64::from(first))
+            .feed(department, after, first as i64)
             .await
             .map_err(graphql_error)?;
         Ok(page.into())
@@ -366,8 +388,14 @@ impl TellOnceQuery {
         #[graphql(default = 50)] first: i32,
     ) -> async_graphql::Result<Vec<NotificationObject>> {
         require_operator(ctx, "reading dead letters")?;
+        let first = super::page::page_size(Some(i64::from(first)))?;
+        if let Some(department) = &department {
+            service(ctx)?
+                .known_department(department)
+                .map_err(graphql_error)?;
+        }
         let rows = service(ctx)?
-            .dead_letters(department, i64::from(first))
+            .dead_letters(department, first as i64)
             .await
             .map_err(graphql_error)?;
         Ok(rows.into_iter().map(NotificationObject).collect())

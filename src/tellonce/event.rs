@@ -374,6 +374,7 @@ impl LifeEventInput {
                 c.id("nino", &mut e.nino, parse_nino)?;
                 c.text("newGivenNames", &e.new_given_names)?;
                 c.text("newFamilyName", &e.new_family_name)?;
+                c.past("effectiveOn", e.effective_on)?;
                 (LifeEventType::ChangeOfName, to_json(&e), nino(&e.nino))
             }
             LifeEventInput::MarriageOrCivilPartnership(mut e) => {
@@ -430,7 +431,41 @@ impl LifeEventInput {
     }
 }
 
+impl LifeEventType {
+    /// Whether the event happens at most once to its subject (a death, a
+    /// business registered or ceased): a second report with other facts
+    /// contradicts the first.
+    pub fn once_only(self) -> bool {
+        matches!(
+            self,
+            LifeEventType::Death
+                | LifeEventType::BusinessRegistered
+                | LifeEventType::BusinessCeased
+        )
+    }
+}
+
 impl LifeEvent {
+    /// The event's facts as input paths and values (`event.death.dateOfDeath`
+    /// → `"2026-01-10"`), nested objects flattened one level.
+    pub fn facts(&self) -> Vec<(String, String)> {
+        let prefix = format!("event.{}", self.event_type.input_field());
+        let mut facts = Vec::new();
+        if let Json::Object(fields) = &self.fields {
+            for (name, value) in fields {
+                match value {
+                    Json::Object(inner) => facts.extend(
+                        inner
+                            .iter()
+                            .map(|(n, v)| (format!("{prefix}.{name}.{n}"), v.to_string())),
+                    ),
+                    _ => facts.push((format!("{prefix}.{name}"), value.to_string())),
+                }
+            }
+        }
+        facts
+    }
+
     /// SHA-256 over the event type and its canonical fields: two submissions
     /// are the same event exactly when their hashes are equal.
     pub fn content_hash(&self) -> [u8; 32] {

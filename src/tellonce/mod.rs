@@ -40,6 +40,12 @@ pub enum TellOnceError {
     Conflict(String),
     #[error("the routing rules do not fit the supergraph in force: {0}")]
     Routes(#[from] RouteError),
+    #[error("{event} is already recorded for this subject with a different {}; a second report is not a correction: if the recorded facts are wrong, ask the hub's operators to correct them", .fields.join(", "))]
+    Contradicts {
+        event: &'static str,
+        /// The input paths whose values differ from the recorded event's.
+        fields: Vec<String>,
+    },
     #[error("this supergraph does not serve tell us once")]
     NotServed,
     #[error("no supergraph is loaded yet")]
@@ -63,7 +69,7 @@ impl TellOnceError {
     pub fn code(&self) -> ErrorCode {
         match self {
             TellOnceError::Invalid(_) | TellOnceError::BadArgument(_) => ErrorCode::BadUserInput,
-            TellOnceError::Conflict(_) => ErrorCode::Conflict,
+            TellOnceError::Conflict(_) | TellOnceError::Contradicts { .. } => ErrorCode::Conflict,
             TellOnceError::NotFound(_) => ErrorCode::NotFound,
             TellOnceError::Busy => ErrorCode::RateLimited,
             TellOnceError::Forbidden(_) => ErrorCode::Forbidden,
@@ -181,6 +187,27 @@ impl TellOnce {
 
     pub fn config(&self) -> &TellOnceConfig {
         &self.config
+    }
+
+    /// The departments some routing rule tells, sorted.
+    pub fn departments(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.rules.iter().map(|r| r.department.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// `Ok` when a routing rule tells `department`; otherwise `NotFound`
+    /// naming the departments there are.
+    pub fn known_department(&self, department: &str) -> Result<(), TellOnceError> {
+        let departments = self.departments();
+        if departments.contains(&department) {
+            return Ok(());
+        }
+        Err(TellOnceError::NotFound(format!(
+            "department {department:?} (no routing rule tells it; the departments are {})",
+            departments.join(", ")
+        )))
     }
 
     /// The rules checked against the supergraph in force (checked again

@@ -167,6 +167,14 @@ enum Slot {
     Refused(TellOnceError),
 }
 
+/// The type and subject by which a once-only event is found again.
+fn once_only_key(event: &LifeEvent) -> Option<(&'static str, &str)> {
+    event
+        .event_type
+        .once_only()
+        .then(|| (event.event_type.input_field(), event.subject.value.as_str()))
+}
+
 /// A new event being written.
 struct NewEvent<'a> {
     submission: &'a Submission,
@@ -216,11 +224,14 @@ impl TellOnce {
             .into_iter()
             .map(|row| (row.idempotency_key.clone(), row))
             .collect();
+        let recorded = self.recorded_once_only(conn, items, &existing)?;
         let mut new_events: Vec<NewEvent> = Vec::new();
         let mut new_by_key: HashMap<&str, usize> = HashMap::new();
+        let mut new_by_subject: HashMap<(&str, &str), usize> = HashMap::new();
         let mut slots = Vec::with_capacity(items.len());
         for item in items {
             let hash = item.event.content_hash();
+            let once = once_only_key(&item.event);
             let slot = if let Some(row) = existing.get(&item.key) {
                 if row.content_hash == hash {
                     Slot::Existing(LifeEventReceipt::from_row(row))
@@ -233,7 +244,26 @@ impl TellOnce {
                 } else {
                     Slot::Refused(TellOnceError::Conflict(item.key.clone()))
                 }
+            } else if let Some(row) = once.and_then(|key| recorded.get(&key)) {
+                // Told before under another key: the same facts are the same
+                // event; other facts contradict it.
+                if row.content_hash == hash {
+                    Slot::Existing(LifeEventReceipt::from_row(row))
+                } else {
+                    Slot::Refused(self.contradiction(&item.event, &row.fact_hashes))
+                }
+            } else if let Some(&index) = once.and_then(|key| new_by_subject.get(&key)) {
+                let earlier = &new_events[index];
+                if earlier.hash == hash {
+                    Slot::New(index)
+                } else {
+                    let hashes = self.fact_hashes(&earlier.submission.event);
+                    Slot::Refused(self.contradiction(&item.event, &hashes))
+                }
             } else {
+                if let Some(key) = once {
+                    new_by_subject.insert(key, new_events.len());
+                }
                 new_by_key.insert(&item.key, new_events.len());
                 new_events.push(NewEvent {
                     submission: item,
@@ -273,6 +303,82 @@ impl TellOnce {
                 Slot::Refused(error) => Err(error),
             })
             .collect())
+    }
+
+    /// Once-only events already recorded about the subjects of `items`
+    /// (those not already answered by their idempotency key), by type and
+    /// subject.
+    fn recorded_once_only<'a>(
+        &self,
+        conn: &mut AnyConnection,
+        items: &'a [Submission],
+        existing: &HashMap<String, EventRow>,
+    ) -> Result<HashMap<(&'a str, &'a str), EventRow>, BatchError> {
+        let wanted: Vec<(&str, &str)> = items
+            .iter()
+            .filter(|i| !existing.contains_key(&i.key))
+            .filter_map(|i| once_only_key(&i.event))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let subjects: Vec<&str> = wanted.iter().map(|(_, subject)| *subject).collect();
+        let rows = tellonce_events::table
+            .filter(tellonce_events::subject_value.eq_any(&subjects))
+            .order(tellonce_events::ledger_seq)
+            .load::<EventRow>(conn)?;
+        let mut found = HashMap::new();
+        for key in wanted {
+            if let Some(row) = rows
+                .iter()
+                .find(|r| r.event_type == key.0 && r.subject_value == key.1)
+            {
+                found.entry(key).or_insert_with(|| row.clone());
+            }
+        }
+        Ok(found)
+    }
+
+    /// Each fact's keyed hash (over the subject, the input path and the
+    /// value): a later report can be compared field by field, and the facts
+    /// need not be kept.
+    fn fact_hashes(&self, event: &LifeEvent) -> String {
+        let subject = event.subject.ledger_identifier();
+        let hashes: serde_json::Map<String, serde_json::Value> = event
+            .facts()
+            .into_iter()
+            .map(|(path, value)| {
+                let hash = self
+                    .ledger
+                    .subject_hash(&format!("fact:{subject}:{path}={value}"));
+                (path, serde_json::Value::String(hex::encode(hash)))
+            })
+            .collect();
+        serde_json::Value::Object(hashes).to_string()
+    }
+
+    /// The refusal of `event`, which differs from a recorded event whose
+    /// fact hashes are `recorded`: the paths that differ, in input order.
+    fn contradiction(&self, event: &LifeEvent, recorded: &str) -> TellOnceError {
+        let recorded: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(recorded).unwrap_or_default();
+        let new: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&self.fact_hashes(event)).unwrap_or_default();
+        let mut fields: Vec<String> = new
+            .iter()
+            .filter(|(path, hash)| recorded.get(*path) != Some(*hash))
+            .map(|(path, _)| path.clone())
+            .collect();
+        // A recorded fact the new report leaves out differs too.
+        fields.extend(recorded.keys().filter(|p| !new.contains_key(*p)).cloned());
+        if fields.is_empty() {
+            // Recorded before facts were hashed: the event as a whole differs.
+            fields.push(format!("event.{}", event.event_type.input_field()));
+        }
+        TellOnceError::Contradicts {
+            event: event.event_type.input_field(),
+            fields,
+        }
     }
 
     /// The ledger entry of an accepted event: its type, who is told which
@@ -363,6 +469,7 @@ impl TellOnce {
             entry_hash: receipt.entry_hash.to_vec(),
             signature: receipt.signature.to_vec(),
             departments: departments.join(","),
+            fact_hashes: self.fact_hashes(event),
         };
         (row, outbox)
     }

@@ -16,6 +16,7 @@ diesel::table! {
         entry_hash -> Binary,
         signature -> Binary,
         departments -> Text,
+        fact_hashes -> Text,
     }
 }
 
@@ -59,6 +60,8 @@ pub struct EventRow {
     pub signature: Vec<u8>,
     /// Department names, comma-separated, in rule order.
     pub departments: String,
+    /// Each fact's keyed hash, as a JSON object (see `LifeEvent::fact_hashes`).
+    pub fact_hashes: String,
 }
 
 /// One notification to write.
