@@ -62,6 +62,16 @@ enum Command {
     /// Add, revoke or list API-key principals.
     #[command(subcommand)]
     Principal(PrincipalCommand),
+    /// Print a person's or a business's data trail as JSON, for a subject
+    /// access request: every life event about them, who was told which
+    /// fields and when, with inclusion proofs to the latest signed checkpoint.
+    Trail {
+        /// A National Insurance number or a company number.
+        #[arg(long)]
+        subject: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
     /// Check the border agencies and places files the configuration names
     /// (the built-in ones by default) and list the agencies.
     Agencies {
@@ -164,8 +174,49 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .map(|()| ExitCode::SUCCESS)
             .context("the demo stopped"),
         Command::Agencies { config } => agencies(&config.load()?),
+        Command::Trail { subject, config } => data_trail(config.load()?, &subject).await,
         Command::Keygen(_) | Command::Ledger(_) | Command::Principal(_) => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// `tellonce trail`: every page of the subject's trail, as one JSON document.
+async fn data_trail(config: tellonce::config::Config, subject: &str) -> anyhow::Result<ExitCode> {
+    use tellonce::tellonce::trail::{subject_of, trail, TrailPage};
+    let subject = subject_of(subject)?;
+    let url = config.database_url();
+    if tellonce::store::Backend::of_url(&url) == tellonce::store::Backend::Sqlite
+        && !std::path::Path::new(&url).exists()
+    {
+        anyhow::bail!(
+            "no database at {url}: name the hub's database with --config or TELLONCE_DATABASE_URL"
+        );
+    }
+    let document = tokio::task::spawn_blocking(move || -> anyhow::Result<serde_json::Value> {
+        let ledger = config.open_ledger()?;
+        let mut all = TrailPage {
+            items: Vec::new(),
+            has_next_page: false,
+            checkpoint: None,
+        };
+        let mut after = None;
+        loop {
+            let page = trail(&ledger, &subject, after, 500)?;
+            after = page.items.last().map(|i| i.ledger_seq);
+            all.items.extend(page.items);
+            all.checkpoint = page.checkpoint;
+            if !page.has_next_page {
+                break;
+            }
+        }
+        Ok(serde_json::json!({
+            "subject": { "scheme": subject.scheme, "value": subject.value },
+            "events": all.items,
+            "checkpoint": all.checkpoint,
+        }))
+    })
+    .await??;
+    println!("{}", serde_json::to_string_pretty(&document)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn agencies(config: &tellonce::config::Config) -> anyhow::Result<ExitCode> {

@@ -9,6 +9,7 @@ mod page;
 mod status;
 mod subscriptions;
 pub mod tellonce;
+mod trail;
 mod transport;
 
 use std::sync::Arc;
@@ -41,6 +42,7 @@ pub struct HubQuery(
     status::StatusQuery,
     ledger::LedgerQuery,
     tellonce::TellOnceQuery,
+    trail::TrailQuery,
     border::BorderQuery,
 );
 
@@ -108,6 +110,7 @@ const FIELD_DIRECTIVES: &[(&str, &str)] = &[
         r#"@policy(policies: [["department"], ["operator"]])"#,
     ),
     ("deadLetters", r#"@policy(policies: [["operator"]])"#),
+    ("myDataTrail", r#"@policy(policies: [["citizen"]])"#),
     (
         "declareConsignment",
         r#"@requiresScopes(scopes: [["border:declare"]])"#,

@@ -409,7 +409,10 @@ pub struct TellOnceMutation;
 impl TellOnceMutation {
     /// Tell government about a life event once. The same idempotency key
     /// with the same event returns the same receipt; with a different event
-    /// it is refused (CONFLICT).
+    /// it is refused (CONFLICT). A death, or a business registered or
+    /// ceased, told again under another key is the same event when its facts
+    /// agree, and refused (CONFLICT, `extensions.fields` naming the fields
+    /// that differ) when they do not.
     async fn tell_us_once(
         &self,
         ctx: &Context<'_>,

@@ -15,6 +15,7 @@ pub mod routes;
 pub mod status;
 pub mod submit;
 pub mod tables;
+pub mod trail;
 
 use std::sync::{Arc, Mutex};
 
