@@ -72,6 +72,20 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Erase a person's or a business's data (right to erasure): their
+    /// identifiers and event data leave every table, notifications not yet
+    /// delivered are cancelled, and each ledger payload about them is erased
+    /// with an erasure entry; prints what was done as JSON.
+    Erase {
+        /// A National Insurance number or a company number.
+        #[arg(long)]
+        subject: String,
+        /// Why (e.g. the erasure request's reference); recorded in the ledger.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
     /// Check the border agencies and places files the configuration names
     /// (the built-in ones by default) and list the agencies.
     Agencies {
@@ -175,8 +189,47 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .context("the demo stopped"),
         Command::Agencies { config } => agencies(&config.load()?),
         Command::Trail { subject, config } => data_trail(config.load()?, &subject).await,
+        Command::Erase {
+            subject,
+            reason,
+            config,
+        } => erase(config.load()?, &subject, reason).await,
         Command::Keygen(_) | Command::Ledger(_) | Command::Principal(_) => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// Opens the configured ledger off the runtime, refusing a SQLite path that
+/// does not exist (a typo must not act on a new, empty database).
+async fn existing_ledger(
+    config: tellonce::config::Config,
+) -> anyhow::Result<tellonce::ledger::Ledger> {
+    let url = config.database_url();
+    if tellonce::store::Backend::of_url(&url) == tellonce::store::Backend::Sqlite
+        && !std::path::Path::new(&url).exists()
+    {
+        anyhow::bail!("no database at {url}: name the hub's database with --config, --database or TELLONCE_DATABASE_URL");
+    }
+    Ok(tokio::task::spawn_blocking(move || config.open_ledger()).await??)
+}
+
+/// `tellonce erase`.
+async fn erase(
+    config: tellonce::config::Config,
+    subject: &str,
+    reason: String,
+) -> anyhow::Result<ExitCode> {
+    use tellonce::tellonce::erasure::erase_subject;
+    let subject = tellonce::tellonce::trail::subject_of(subject)?;
+    let ledger = existing_ledger(config).await?;
+    let actor = format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "operator".into())
+    );
+    let report =
+        tokio::task::spawn_blocking(move || erase_subject(&ledger, &subject, &actor, &reason))
+            .await??;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `tellonce trail`: every page of the subject's trail, as one JSON document.

@@ -3,6 +3,7 @@
 //! in process (no HTTP hop). `schema/hub.graphql` is its exported SDL.
 
 pub mod border;
+mod erasure;
 pub mod ledger;
 pub mod mutation_ledger;
 mod page;
@@ -49,7 +50,11 @@ pub struct HubQuery(
 /// The root mutation of the hub subgraph, merged from each capability's part.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct HubMutation(tellonce::TellOnceMutation, border::BorderMutation);
+pub struct HubMutation(
+    tellonce::TellOnceMutation,
+    erasure::ErasureMutation,
+    border::BorderMutation,
+);
 
 pub type HubSchema = Schema<HubQuery, HubMutation, HubSubscription>;
 
@@ -111,6 +116,7 @@ const FIELD_DIRECTIVES: &[(&str, &str)] = &[
     ),
     ("deadLetters", r#"@policy(policies: [["operator"]])"#),
     ("myDataTrail", r#"@policy(policies: [["citizen"]])"#),
+    ("eraseSubject", r#"@policy(policies: [["operator"]])"#),
     (
         "declareConsignment",
         r#"@requiresScopes(scopes: [["border:declare"]])"#,

@@ -61,7 +61,7 @@ fn forbidden(message: impl Into<String>) -> async_graphql::Error {
 }
 
 /// Operators (and the hub itself) only.
-fn require_operator(ctx: &Context<'_>, what: &str) -> async_graphql::Result<String> {
+pub(super) fn require_operator(ctx: &Context<'_>, what: &str) -> async_graphql::Result<String> {
     let principal = principal(ctx);
     match principal.kind {
         PrincipalKind::Operator | PrincipalKind::Hub => Ok(principal.id.clone()),
@@ -69,7 +69,6 @@ fn require_operator(ctx: &Context<'_>, what: &str) -> async_graphql::Result<Stri
     }
 }
 
-/// The department itself (or an operator, or the hub) only.
 /// The principal may act for `department` (its own, or any for operators),
 /// and `department` is one that routing rules tell (else `NOT_FOUND`).
 pub(super) fn require_department(ctx: &Context<'_>, department: &str) -> async_graphql::Result<()> {
@@ -146,6 +145,9 @@ pub enum LifeEventNotificationStatus {
     /// A department that pulls has not acknowledged it yet.
     AwaitingAcknowledgement,
     Acknowledged,
+    /// The subject's data was erased before the department had it: it is
+    /// not delivered (`lastError` says so).
+    Cancelled,
 }
 
 impl LifeEventNotificationStatus {
@@ -156,6 +158,7 @@ impl LifeEventNotificationStatus {
             status::DEAD_LETTER => Self::DeadLetter,
             status::AWAITING_ACKNOWLEDGEMENT => Self::AwaitingAcknowledgement,
             status::ACKNOWLEDGED => Self::Acknowledged,
+            status::CANCELLED => Self::Cancelled,
             _ => Self::Pending,
         }
     }

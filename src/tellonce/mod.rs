@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod delivery;
+pub mod erasure;
 pub mod event;
 pub mod live_feed;
 pub mod outbox;

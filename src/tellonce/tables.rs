@@ -119,4 +119,6 @@ pub mod status {
     pub const AWAITING_ACKNOWLEDGEMENT: &str = "AWAITING_ACKNOWLEDGEMENT";
     /// A pull department acknowledged it.
     pub const ACKNOWLEDGED: &str = "ACKNOWLEDGED";
+    /// The subject's data was erased before the department had it.
+    pub const CANCELLED: &str = "CANCELLED";
 }

@@ -126,45 +126,54 @@ pub fn trail(
             (entry, parsed)
         })
         .collect();
-    let ids: Vec<&str> = recorded
-        .iter()
-        .filter_map(|(_, r)| r.as_ref().map(|r| r.event_id.as_str()))
-        .collect();
+    // An erased entry has no payload: its event is found by ledger sequence.
+    let seqs: Vec<i64> = recorded.iter().map(|(e, _)| e.header.seq as i64).collect();
     let mut conn = ledger.store().get()?;
     let events: Vec<EventRow> = tellonce_events::table
-        .filter(tellonce_events::id.eq_any(&ids))
+        .filter(tellonce_events::ledger_seq.eq_any(&seqs))
         .load(&mut *conn)?;
+    let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
     let notifications: Vec<OutboxRow> = tellonce_outbox::table
         .filter(tellonce_outbox::event_id.eq_any(&ids))
+        .order(tellonce_outbox::id)
         .load(&mut *conn)?;
     drop(conn);
     let mut items = Vec::with_capacity(recorded.len());
     for (entry, parsed) in recorded {
         let seq = entry.header.seq;
-        let event = parsed
+        let event = events.iter().find(|e| e.ledger_seq == seq as i64);
+        let event_id = parsed
             .as_ref()
-            .and_then(|r| events.iter().find(|e| e.id == r.event_id));
-        let told = parsed
-            .as_ref()
-            .map(|r| {
-                r.told
-                    .iter()
-                    .map(|notice| {
-                        let row = notifications.iter().find(|n| {
-                            n.event_id == r.event_id && n.department == notice.department
-                        });
-                        TrailNotice {
-                            department: notice.department.clone(),
-                            rule: notice.rule.clone(),
-                            fields: notice.fields.clone(),
-                            status: row.map(|n| n.status.clone()),
-                            delivered_micros: row.and_then(|n| n.delivered_micros),
-                            acknowledged_micros: row.and_then(|n| n.acknowledged_micros),
-                        }
-                    })
-                    .collect()
-            })
+            .map(|r| r.event_id.clone())
+            .or_else(|| event.map(|e| e.id.clone()))
             .unwrap_or_default();
+        let rows: Vec<&OutboxRow> = notifications
+            .iter()
+            .filter(|n| n.event_id == event_id)
+            .collect();
+        let notice = |department: &str, rule: &str, fields: Vec<String>| {
+            let row = rows.iter().find(|n| n.department == department);
+            TrailNotice {
+                department: department.to_string(),
+                rule: rule.to_string(),
+                fields,
+                status: row.map(|n| n.status.clone()),
+                delivered_micros: row.and_then(|n| n.delivered_micros),
+                acknowledged_micros: row.and_then(|n| n.acknowledged_micros),
+            }
+        };
+        let told = match &parsed {
+            Some(r) => r
+                .told
+                .iter()
+                .map(|t| notice(&t.department, &t.rule, t.fields.clone()))
+                .collect(),
+            // The field names went with the erased payload.
+            None => rows
+                .iter()
+                .map(|n| notice(&n.department, &n.rule_name, Vec::new()))
+                .collect(),
+        };
         let inclusion_proof = match &checkpoint {
             Some(c) if seq < c.tree_size => {
                 let proof = ledger.inclusion_proof(seq, Some(c.tree_size))?;
@@ -180,10 +189,7 @@ pub fn trail(
         };
         items.push(TrailItem {
             ledger_seq: seq,
-            event_id: parsed
-                .as_ref()
-                .map(|r| r.event_id.clone())
-                .unwrap_or_default(),
+            event_id,
             event_type: parsed
                 .as_ref()
                 .map(|r| r.event_type.clone())

@@ -1,0 +1,243 @@
+//! Erasure end to end through the public surface, on both backends: an
+//! operator's `eraseSubject` removes a person's identifiers and event data
+//! from every table (every column of every table is searched for their
+//! National Insurance number afterwards), cancels the notification not yet
+//! delivered, erases each ledger payload about them with an erasure entry,
+//! and leaves the ledger verifying; `tellonce erase` does the same from the
+//! command line, and erasing again does nothing more.
+
+mod tellonce_support;
+
+use std::net::TcpListener;
+
+use serde_json::{json, Value};
+use tellonce_support::*;
+
+const ERASE: &str = "mutation Erase($subject: String!, $reason: String!) {
+  eraseSubject(subject: $subject, reason: $reason) {
+    eventsCleared notificationsCleared notificationsCancelled erasedEntries erasureEntries
+  }
+}";
+
+/// A person the example departments hold records for.
+const PERSON: &str = "JK528194C";
+
+/// Rows, over every column of every table, whose text holds `needle`.
+fn occurrences(db: &TestDb, needle: &str) -> Vec<String> {
+    let columns: Vec<(String, String, bool)> = if db.is_postgres() {
+        db.texts("SELECT table_name || ' ' || column_name || ' ' || data_type AS text FROM information_schema.columns WHERE table_schema = 'public'")
+            .into_iter()
+            .filter_map(|line| {
+                let mut parts = line.splitn(3, ' ');
+                let (t, c, kind) = (parts.next()?, parts.next()?, parts.next()?);
+                Some((t.to_owned(), c.to_owned(), kind == "bytea"))
+            })
+            .collect()
+    } else {
+        db.texts("SELECT name AS text FROM sqlite_master WHERE type = 'table'")
+            .into_iter()
+            .flat_map(|table| {
+                db.texts(&format!(
+                    "SELECT name AS text FROM pragma_table_info('{table}')"
+                ))
+                .into_iter()
+                .map(move |column| (table.clone(), column, false))
+            })
+            .collect()
+    };
+    assert!(columns.len() > 20, "every table's columns: {columns:?}");
+    let mut found = Vec::new();
+    for (table, column, bytes) in columns {
+        let text = match (db.is_postgres(), bytes) {
+            (true, true) => format!("encode(\"{column}\", 'escape')"),
+            _ => format!("CAST(\"{column}\" AS TEXT)"),
+        };
+        let n = db.count(&format!(
+            "SELECT COUNT(*) AS n FROM \"{table}\" WHERE {text} LIKE '%{needle}%'"
+        ));
+        if n > 0 {
+            found.push(format!("{table}.{column}: {n}"));
+        }
+    }
+    found
+}
+
+async fn an_erased_person_leaves_no_identifier_and_the_ledger_verifies(backend: &str) {
+    let db = TestDb::of(backend);
+    let departments = Departments::start().await;
+    let config = hub_config(&db, departments.subgraphs(|_, url| url));
+    let hub = tellonce::server::start_on(&config, TcpListener::bind("127.0.0.1:0").unwrap())
+        .await
+        .expect("the hub starts");
+    let url = hub.graphql_url();
+
+    let moved = tell(
+        &url,
+        json!({ "changeOfAddress": { "nino": PERSON, "movedOn": "2026-08-01",
+        "address": { "line1": "1 High Street", "town": "Leeds", "postcode": "LS1 4AP" } } }),
+        "erase-moved",
+    )
+    .await;
+    all_notifications(&url, moved["eventId"].as_str().unwrap(), "DELIVERED").await;
+    // HM Passport Office pulls: this one waits for it, undelivered.
+    let renamed = tell(
+        &url,
+        json!({ "changeOfName": { "nino": PERSON, "newGivenNames": "Sam",
+        "newFamilyName": "Example", "effectiveOn": "2026-08-02" } }),
+        "erase-renamed",
+    )
+    .await;
+    let other = tell(&url, death(71), "erase-someone-else").await;
+    all_notifications(&url, other["eventId"].as_str().unwrap(), "DELIVERED").await;
+    assert!(
+        !occurrences(&db, PERSON).is_empty(),
+        "the search finds what is there"
+    );
+
+    // Only an operator, with a reason, for a real identifier.
+    for (key, subject, reason, code) in [
+        (REGISTRAR_KEY, PERSON, "SAR-1", "UNAUTHORIZED_FIELD_OR_TYPE"),
+        (OPERATOR_KEY, PERSON, " ", "BAD_USER_INPUT"),
+        (OPERATOR_KEY, "nobody", "SAR-1", "BAD_USER_INPUT"),
+    ] {
+        let refused: Value = reqwest::Client::new()
+            .post(&url)
+            .header("authorization", format!("Bearer {key}"))
+            .json(&json!({ "query": ERASE, "variables": { "subject": subject, "reason": reason } }))
+            .send()
+            .await
+            .expect("POST")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(
+            refused["errors"][0]["extensions"]["code"], code,
+            "{subject} {reason:?}: {refused}"
+        );
+    }
+
+    let erased = graphql(
+        &url,
+        ERASE,
+        json!({ "subject": "jk 52 81 94 c", "reason": "erasure request ER-2026-17" }),
+    )
+    .await;
+    assert!(erased.get("errors").is_none(), "{erased}");
+    let report = &erased["data"]["eraseSubject"];
+    assert_eq!(report["eventsCleared"], 2, "{report}");
+    assert_eq!(report["notificationsCancelled"], 1, "{report}");
+    assert_eq!(report["notificationsCleared"], 4, "{report}");
+    let erased_entries = report["erasedEntries"].as_array().expect("entries");
+    assert_eq!(
+        erased_entries.len(),
+        report["erasureEntries"].as_array().map_or(0, Vec::len),
+        "one erasure entry per payload: {report}"
+    );
+    assert!(erased_entries.contains(&moved["ledgerSeq"]), "{report}");
+    assert!(erased_entries.contains(&renamed["ledgerSeq"]), "{report}");
+
+    assert_eq!(
+        occurrences(&db, PERSON),
+        Vec::<String>::new(),
+        "no identifier left"
+    );
+    assert!(
+        !occurrences(&db, &nino(71)).is_empty(),
+        "someone else's data is untouched"
+    );
+    let status = graphql(&url, STATUS, json!({ "id": renamed["eventId"] })).await;
+    let notice = &status["data"]["lifeEvent"]["notifications"][0];
+    assert_eq!(notice["status"], "CANCELLED", "{status}");
+    assert!(
+        notice["lastError"]
+            .as_str()
+            .is_some_and(|e| e.contains("erased")),
+        "says why: {status}"
+    );
+    // Delivered ones still say so.
+    let status = graphql(&url, STATUS, json!({ "id": moved["eventId"] })).await;
+    assert_eq!(
+        status["data"]["lifeEvent"]["notifications"][0]["status"], "DELIVERED",
+        "{status}"
+    );
+    hub.stop().await;
+
+    // The trail still shows who was told, and when, from the hashes left.
+    let trail = std::process::Command::new(env!("CARGO_BIN_EXE_tellonce"))
+        .args([
+            "trail",
+            "--subject",
+            PERSON,
+            "--database",
+            &db.url,
+            "--data-dir",
+        ])
+        .arg(db.dir.path())
+        .output()
+        .expect("run tellonce trail");
+    let trail: Value = serde_json::from_slice(&trail.stdout).expect("a JSON trail");
+    let events = trail["events"].as_array().expect("events");
+    assert_eq!(events.len(), 2, "{trail}");
+    assert_eq!(events[0]["eventId"], moved["eventId"], "{trail}");
+    assert_eq!(
+        events[0]["told"].as_array().map(Vec::len),
+        Some(3),
+        "{trail}"
+    );
+    assert_eq!(events[0]["told"][0]["status"], "DELIVERED", "{trail}");
+    assert_eq!(events[1]["told"][0]["status"], "CANCELLED", "{trail}");
+
+    // From the command line: someone else, then again (nothing more to do).
+    let run = |subject: &str, reason: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tellonce"))
+            .args([
+                "erase",
+                "--subject",
+                subject,
+                "--reason",
+                reason,
+                "--database",
+                &db.url,
+                "--data-dir",
+            ])
+            .arg(db.dir.path())
+            .output()
+            .expect("run tellonce erase")
+    };
+    let first = run(&nino(71), "erasure request ER-2026-18");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let report: Value = serde_json::from_slice(&first.stdout).expect("a JSON report");
+    assert_eq!(report["eventsCleared"], 1, "{report}");
+    assert!(
+        report["erasureEntries"]
+            .as_array()
+            .is_some_and(|e| !e.is_empty()),
+        "{report}"
+    );
+    let again = run(&nino(71), "erasure request ER-2026-18");
+    let report: Value = serde_json::from_slice(&again.stdout).expect("a JSON report");
+    assert_eq!(report["erasedEntries"], json!([]), "{report}");
+    assert_eq!(occurrences(&db, &nino(71)), Vec::<String>::new());
+    let refused = run(&nino(71), "");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("reason"));
+
+    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_tellonce"))
+        .args(["ledger", "verify", "--database", &db.url, "--data-dir"])
+        .arg(db.dir.path())
+        .output()
+        .expect("run ledger verify");
+    assert!(
+        verify.status.success(),
+        "the ledger verifies after erasure: {}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
+both_backends!(
+    erasure,
+    an_erased_person_leaves_no_identifier_and_the_ledger_verifies
+);
