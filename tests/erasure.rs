@@ -4,7 +4,10 @@
 //! National Insurance number afterwards), cancels the notification not yet
 //! delivered, erases each ledger payload about them with an erasure entry,
 //! and leaves the ledger verifying; `tellonce erase` does the same from the
-//! command line, and erasing again does nothing more.
+//! command line, and erasing again does nothing more. And storage
+//! limitation: a notification's data is kept only until its department has
+//! it (delivered, or acknowledged by a department that pulls), or for the
+//! configured retention, while status and the ledger keep what was told.
 
 mod tellonce_support;
 
@@ -241,3 +244,137 @@ both_backends!(
     erasure,
     an_erased_person_leaves_no_identifier_and_the_ledger_verifies
 );
+
+const FEED: &str = "query { lifeEventFeed(department: \"passport-office\") { edges { node { eventId data status } } } }";
+
+/// Notifications of `event` whose data is still held.
+fn holding_data(db: &TestDb, event: &Value) -> i64 {
+    db.count(&format!(
+        "SELECT COUNT(*) AS n FROM tellonce_outbox WHERE event_id = '{}' AND variables <> '{{}}'",
+        event["eventId"].as_str().expect("an event id")
+    ))
+}
+
+async fn data_is_kept_only_until_the_department_has_it(backend: &str) {
+    let db = TestDb::of(backend);
+    let departments = Departments::start().await;
+    let config = hub_config(&db, departments.subgraphs(|_, url| url));
+    let hub = tellonce::server::start_on(&config, TcpListener::bind("127.0.0.1:0").unwrap())
+        .await
+        .expect("the hub starts");
+    let url = hub.graphql_url();
+
+    // Pushed: cleared as each department applies it.
+    let moved = tell(
+        &url,
+        json!({ "changeOfAddress": { "nino": PERSON, "movedOn": "2026-08-01",
+        "address": { "line1": "1 High Street", "town": "Leeds", "postcode": "LS1 4AP" } } }),
+        "kept-moved",
+    )
+    .await;
+    let status = all_notifications(&url, moved["eventId"].as_str().unwrap(), "DELIVERED").await;
+    assert_eq!(holding_data(&db, &moved), 0, "no copy kept once delivered");
+    assert!(
+        status["notifications"][0]["deliveredAt"].is_string(),
+        "status still says when: {status}"
+    );
+
+    // Pulled: kept until HM Passport Office acknowledges it.
+    let renamed = tell(
+        &url,
+        json!({ "changeOfName": { "nino": PERSON, "newGivenNames": "Sam",
+        "newFamilyName": "Example", "effectiveOn": "2026-08-02" } }),
+        "kept-renamed",
+    )
+    .await;
+    let feed = graphql(&url, FEED, json!({})).await;
+    let node = &feed["data"]["lifeEventFeed"]["edges"][0]["node"];
+    assert_eq!(node["data"]["nino"], PERSON, "{feed}");
+    assert_eq!(holding_data(&db, &renamed), 1);
+    let acknowledged = graphql(
+        &url,
+        "mutation($id: ID!) { acknowledgeLifeEvent(eventId: $id, department: \"passport-office\") { status } }",
+        json!({ "id": renamed["eventId"] }),
+    )
+    .await;
+    assert_eq!(
+        acknowledged["data"]["acknowledgeLifeEvent"]["status"], "ACKNOWLEDGED",
+        "{acknowledged}"
+    );
+    assert_eq!(holding_data(&db, &renamed), 0);
+    let feed = graphql(&url, FEED, json!({})).await;
+    let node = &feed["data"]["lifeEventFeed"]["edges"][0]["node"];
+    assert!(
+        node["data"].is_null(),
+        "the feed no longer carries it: {feed}"
+    );
+    assert_eq!(node["status"], "ACKNOWLEDGED");
+
+    // The ledger still says who was told which fields.
+    let trail = std::process::Command::new(env!("CARGO_BIN_EXE_tellonce"))
+        .args([
+            "trail",
+            "--subject",
+            PERSON,
+            "--database",
+            &db.url,
+            "--data-dir",
+        ])
+        .arg(db.dir.path())
+        .output()
+        .expect("run tellonce trail");
+    let trail: Value = serde_json::from_slice(&trail.stdout).expect("a JSON trail");
+    assert!(
+        trail["events"][0]["told"][0]["fields"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty()),
+        "{trail}"
+    );
+    hub.stop().await;
+}
+both_backends!(
+    kept_until_had,
+    data_is_kept_only_until_the_department_has_it
+);
+
+async fn a_retention_keeps_data_that_long_then_clears_it(backend: &str) {
+    let db = TestDb::of(backend);
+    let departments = Departments::start().await;
+    let mut config = hub_config(&db, departments.subgraphs(|_, url| url));
+    config.tellonce.retain_delivered_days = 2;
+    let hub = tellonce::server::start_on(&config, TcpListener::bind("127.0.0.1:0").unwrap())
+        .await
+        .expect("the hub starts");
+    let url = hub.graphql_url();
+    let moved = tell(
+        &url,
+        json!({ "changeOfAddress": { "nino": PERSON, "movedOn": "2026-08-01",
+        "address": { "line1": "1 High Street", "town": "Leeds", "postcode": "LS1 4AP" } } }),
+        "retained",
+    )
+    .await;
+    all_notifications(&url, moved["eventId"].as_str().unwrap(), "DELIVERED").await;
+    tokio::time::sleep(config.tellonce.retention_sweep() * 2).await;
+    assert_eq!(holding_data(&db, &moved), 3, "kept within the retention");
+
+    // Delivered three days ago, as far as the hub can tell.
+    let store = tellonce::store::Store::open(&db.url).expect("open the database");
+    let mut conn = store.get().expect("a connection");
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "UPDATE tellonce_outbox SET delivered_micros = delivered_micros - {} WHERE event_id = '{}'",
+            3i64 * 86_400 * 1_000_000,
+            moved["eventId"].as_str().unwrap()
+        )),
+        &mut *conn,
+    )
+    .expect("age the deliveries");
+    eventually(
+        "the data past its retention to be cleared",
+        std::time::Duration::from_secs(20),
+        || async { (holding_data(&db, &moved) == 0).then_some(()) },
+    )
+    .await;
+    hub.stop().await;
+}
+both_backends!(retention, a_retention_keeps_data_that_long_then_clears_it);

@@ -284,9 +284,13 @@ impl FeedItemObject {
     async fn received_at(&self) -> DateTime<Utc> {
         time(self.event().received_micros)
     }
-    /// The event's fields this department is told, as its rule names them.
-    async fn data(&self) -> Json<serde_json::Value> {
-        Json(serde_json::from_str(&self.row().variables).unwrap_or(serde_json::Value::Null))
+    /// The event's fields this department is told, as its rule names them;
+    /// null once the department has them and their retention ran out
+    /// (`retain_delivered_days`).
+    async fn data(&self) -> Option<Json<serde_json::Value>> {
+        let variables = &self.row().variables;
+        (variables != crate::tellonce::outbox::CLEARED)
+            .then(|| Json(serde_json::from_str(variables).unwrap_or(serde_json::Value::Null)))
     }
     async fn status(&self) -> LifeEventNotificationStatus {
         LifeEventNotificationStatus::of(&self.row().status)

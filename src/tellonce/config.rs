@@ -30,6 +30,11 @@ pub struct TellOnceConfig {
     pub poll_ms: u64,
     /// Most life events written in one database transaction.
     pub submit_batch: usize,
+    /// Days a notification's personal data is kept once its department
+    /// has it (delivered, or acknowledged by a department that pulls);
+    /// 0 clears it at once. Status and the ledger keep what was told, to
+    /// whom and when.
+    pub retain_delivered_days: u32,
 }
 
 impl Default for TellOnceConfig {
@@ -44,6 +49,7 @@ impl Default for TellOnceConfig {
             claim_lease_ms: 60_000,
             poll_ms: 250,
             submit_batch: 512,
+            retain_delivered_days: 0,
         }
     }
 }
@@ -51,5 +57,15 @@ impl Default for TellOnceConfig {
 impl TellOnceConfig {
     pub fn poll(&self) -> Duration {
         Duration::from_millis(self.poll_ms.max(1))
+    }
+
+    /// Whether a notification keeps its data once its department has it.
+    pub fn keeps_delivered_data(&self) -> bool {
+        self.retain_delivered_days > 0
+    }
+
+    /// How often data past its retention is looked for.
+    pub fn retention_sweep(&self) -> Duration {
+        self.poll() * 40
     }
 }

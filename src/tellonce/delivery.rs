@@ -41,9 +41,35 @@ pub fn start_workers(tellonce: Arc<TellOnce>) -> Vec<tokio::task::JoinHandle<()>
             Err(error) => tracing::warn!(%error, "could not release earlier claims"),
         }
     }
-    (0..tellonce.config.delivery_workers)
+    let mut tasks: Vec<_> = (0..tellonce.config.delivery_workers)
         .map(|_| tokio::spawn(run_worker(tellonce.clone())))
-        .collect()
+        .collect();
+    tasks.push(tokio::spawn(clear_past_retention(tellonce)));
+    tasks
+}
+
+/// Clears the data notifications carry once their retention has run out
+/// (and, with no retention, any an earlier version kept).
+async fn clear_past_retention(tellonce: Arc<TellOnce>) {
+    let mut ticker = tokio::time::interval(tellonce.config.retention_sweep());
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let days = i64::from(tellonce.config.retain_delivered_days);
+        let cutoff = chrono::Utc::now().timestamp_micros() - days * 86_400 * 1_000_000;
+        let ledger = tellonce.ledger.clone();
+        let cleared = tokio::task::spawn_blocking(move || {
+            let mut conn = ledger.store().get()?;
+            outbox::clear_delivered(&mut conn, cutoff)
+        })
+        .await;
+        match cleared {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(notifications = n, "cleared data past its retention"),
+            Ok(Err(error)) => tracing::warn!(%error, "could not clear data past its retention"),
+            Err(_) => return,
+        }
+    }
 }
 
 /// A random claim token (which asker holds a claim).
@@ -123,7 +149,12 @@ async fn run_worker(tellonce: Arc<TellOnce>) {
             let tellonce = tellonce.clone();
             tokio::task::spawn_blocking(move || {
                 let mut conn = tellonce.ledger.store().get()?;
-                outbox::record_outcomes(&mut conn, &tellonce.ledger, &results)
+                outbox::record_outcomes(
+                    &mut conn,
+                    &tellonce.ledger,
+                    &results,
+                    tellonce.config.keeps_delivered_data(),
+                )
             })
             .await
         };

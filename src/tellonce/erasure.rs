@@ -91,7 +91,7 @@ pub fn erase_subject(
         report.notifications_cleared = diesel::update(
             tellonce_outbox::table.filter(tellonce_outbox::id.eq_any(&notifications)),
         )
-        .set(tellonce_outbox::variables.eq("{}"))
+        .set(tellonce_outbox::variables.eq(super::outbox::CLEARED))
         .execute(conn)?;
         report.events_cleared =
             diesel::update(tellonce_events::table.filter(tellonce_events::id.eq_any(&events)))

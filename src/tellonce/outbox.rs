@@ -117,6 +117,28 @@ fn outcome_entry(row: &OutboxRow, kind: &str, actor: &str, details: serde_json::
     }
 }
 
+/// A notification's data once its department has it and its retention ran out.
+pub const CLEARED: &str = "{}";
+
+/// Clears the data of notifications their departments have had since
+/// before `cutoff_micros` (delivered, or acknowledged); returns how many.
+pub fn clear_delivered(
+    conn: &mut AnyConnection,
+    cutoff_micros: i64,
+) -> Result<usize, TellOnceError> {
+    let had = tellonce_outbox::delivered_micros
+        .le(cutoff_micros)
+        .or(tellonce_outbox::acknowledged_micros.le(cutoff_micros));
+    Ok(diesel::update(
+        tellonce_outbox::table
+            .filter(tellonce_outbox::status.eq_any([status::DELIVERED, status::ACKNOWLEDGED]))
+            .filter(had)
+            .filter(tellonce_outbox::variables.ne(CLEARED)),
+    )
+    .set(tellonce_outbox::variables.eq(CLEARED))
+    .execute(conn)?)
+}
+
 /// Records outcomes (with their ledger entries) in one transaction. An
 /// outcome whose claim was lost (the lease ran out and another worker took
 /// the row) records nothing.
@@ -124,6 +146,7 @@ pub fn record_outcomes(
     conn: &mut AnyConnection,
     ledger: &Ledger,
     results: &[AttemptResult],
+    keep_data: bool,
 ) -> Result<usize, TellOnceError> {
     let now = Utc::now().timestamp_micros();
     write_transaction(conn, |conn| {
@@ -143,6 +166,11 @@ pub fn record_outcomes(
                         tellonce_outbox::claim_token.eq(None::<String>),
                         tellonce_outbox::last_error.eq(None::<String>),
                         tellonce_outbox::delivered_micros.eq(Some(now)),
+                        tellonce_outbox::variables.eq(if keep_data {
+                            row.variables.as_str()
+                        } else {
+                            CLEARED
+                        }),
                     ))
                     .execute(conn)?,
                 Outcome::Failed {
@@ -276,6 +304,7 @@ pub fn acknowledge(
     ledger: &Ledger,
     event_id: &str,
     department: &str,
+    keep_data: bool,
 ) -> Result<OutboxRow, TellOnceError> {
     let now = Utc::now().timestamp_micros();
     write_transaction(conn, |conn| {
@@ -302,6 +331,11 @@ pub fn acknowledge(
             .set((
                 tellonce_outbox::status.eq(&new_status),
                 tellonce_outbox::acknowledged_micros.eq(Some(now)),
+                tellonce_outbox::variables.eq(if keep_data {
+                    row.variables.as_str()
+                } else {
+                    CLEARED
+                }),
             ))
             .execute(conn)?;
         ledger.append_in(

@@ -142,8 +142,9 @@ impl TellOnce {
         event_id: String,
         department: String,
     ) -> Result<OutboxRow, TellOnceError> {
+        let keep = self.config.keeps_delivered_data();
         self.with_conn(move |conn, ledger| {
-            outbox::acknowledge(conn, ledger, &event_id, &department)
+            outbox::acknowledge(conn, ledger, &event_id, &department, keep)
         })
         .await
     }
