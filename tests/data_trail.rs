@@ -8,8 +8,6 @@
 
 mod tellonce_support;
 
-use std::net::TcpListener;
-
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use serde_json::{json, Value};
@@ -103,9 +101,7 @@ async fn a_citizen_sees_who_was_told_what_about_them_with_proofs(backend: &str) 
     let departments = Departments::start().await;
     let mut config = hub_config(&db, departments.subgraphs(|_, url| url));
     config.ledger.checkpoint_every_entries = 1;
-    let hub = tellonce::server::start_on(&config, TcpListener::bind("127.0.0.1:0").unwrap())
-        .await
-        .expect("the hub starts");
+    let hub = start_hub_on(&config).await;
     let url = hub.graphql_url();
     // A person the example departments hold records for.
     let me = "JK528194C".to_string();
@@ -235,20 +231,7 @@ async fn a_citizen_sees_who_was_told_what_about_them_with_proofs(backend: &str) 
     }
 
     // The same for a subject access request, from the command line.
-    let run = |subject: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tellonce"))
-            .args([
-                "trail",
-                "--subject",
-                subject,
-                "--database",
-                &db.url,
-                "--data-dir",
-            ])
-            .arg(db.dir.path())
-            .output()
-            .expect("run tellonce trail")
-    };
+    let run = |subject: &str| tellonce_cli(&db, &["trail", "--subject", subject]);
     let output = run(&me.to_lowercase());
     assert!(
         output.status.success(),

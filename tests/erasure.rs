@@ -11,8 +11,6 @@
 
 mod tellonce_support;
 
-use std::net::TcpListener;
-
 use serde_json::{json, Value};
 use tellonce_support::*;
 
@@ -69,9 +67,7 @@ async fn an_erased_person_leaves_no_identifier_and_the_ledger_verifies(backend: 
     let db = TestDb::of(backend);
     let departments = Departments::start().await;
     let config = hub_config(&db, departments.subgraphs(|_, url| url));
-    let hub = tellonce::server::start_on(&config, TcpListener::bind("127.0.0.1:0").unwrap())
-        .await
-        .expect("the hub starts");
+    let hub = start_hub_on(&config).await;
     let url = hub.graphql_url();
 
     let moved = tell(
@@ -166,18 +162,7 @@ async fn an_erased_person_leaves_no_identifier_and_the_ledger_verifies(backend: 
     hub.stop().await;
 
     // The trail still shows who was told, and when, from the hashes left.
-    let trail = std::process::Command::new(env!("CARGO_BIN_EXE_tellonce"))
-        .args([
-            "trail",
-            "--subject",
-            PERSON,
-            "--database",
-            &db.url,
-            "--data-dir",
-        ])
-        .arg(db.dir.path())
-        .output()
-        .expect("run tellonce trail");
+    let trail = tellonce_cli(&db, &["trail", "--subject", PERSON]);
     let trail: Value = serde_json::from_slice(&trail.stdout).expect("a JSON trail");
     let events = trail["events"].as_array().expect("events");
     assert_eq!(events.len(), 2, "{trail}");
@@ -192,20 +177,7 @@ async fn an_erased_person_leaves_no_identifier_and_the_ledger_verifies(backend: 
 
     // From the command line: someone else, then again (nothing more to do).
     let run = |subject: &str, reason: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tellonce"))
-            .args([
-                "erase",
-                "--subject",
-                subject,
-                "--reason",
-                reason,
-                "--database",
-                &db.url,
-                "--data-dir",
-            ])
-            .arg(db.dir.path())
-            .output()
-            .expect("run tellonce erase")
+        tellonce_cli(&db, &["erase", "--subject", subject, "--reason", reason])
     };
     let first = run(&nino(71), "erasure request ER-2026-18");
     assert!(
@@ -229,11 +201,7 @@ async fn an_erased_person_leaves_no_identifier_and_the_ledger_verifies(backend: 
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("reason"));
 
-    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_tellonce"))
-        .args(["ledger", "verify", "--database", &db.url, "--data-dir"])
-        .arg(db.dir.path())
-        .output()
-        .expect("run ledger verify");
+    let verify = tellonce_cli(&db, &["ledger", "verify"]);
     assert!(
         verify.status.success(),
         "the ledger verifies after erasure: {}",
@@ -259,9 +227,7 @@ async fn data_is_kept_only_until_the_department_has_it(backend: &str) {
     let db = TestDb::of(backend);
     let departments = Departments::start().await;
     let config = hub_config(&db, departments.subgraphs(|_, url| url));
-    let hub = tellonce::server::start_on(&config, TcpListener::bind("127.0.0.1:0").unwrap())
-        .await
-        .expect("the hub starts");
+    let hub = start_hub_on(&config).await;
     let url = hub.graphql_url();
 
     // Pushed: cleared as each department applies it.
@@ -311,18 +277,7 @@ async fn data_is_kept_only_until_the_department_has_it(backend: &str) {
     assert_eq!(node["status"], "ACKNOWLEDGED");
 
     // The ledger still says who was told which fields.
-    let trail = std::process::Command::new(env!("CARGO_BIN_EXE_tellonce"))
-        .args([
-            "trail",
-            "--subject",
-            PERSON,
-            "--database",
-            &db.url,
-            "--data-dir",
-        ])
-        .arg(db.dir.path())
-        .output()
-        .expect("run tellonce trail");
+    let trail = tellonce_cli(&db, &["trail", "--subject", PERSON]);
     let trail: Value = serde_json::from_slice(&trail.stdout).expect("a JSON trail");
     assert!(
         trail["events"][0]["told"][0]["fields"]
@@ -342,9 +297,7 @@ async fn a_retention_keeps_data_that_long_then_clears_it(backend: &str) {
     let departments = Departments::start().await;
     let mut config = hub_config(&db, departments.subgraphs(|_, url| url));
     config.tellonce.retain_delivered_days = 2;
-    let hub = tellonce::server::start_on(&config, TcpListener::bind("127.0.0.1:0").unwrap())
-        .await
-        .expect("the hub starts");
+    let hub = start_hub_on(&config).await;
     let url = hub.graphql_url();
     let moved = tell(
         &url,

@@ -7,17 +7,13 @@
 
 mod tellonce_support;
 
-use std::net::TcpListener;
-
 use serde_json::{json, Value};
 use tellonce_support::*;
 
 async fn start_hub(db: &TestDb) -> (tellonce::server::RunningHub, Departments) {
     let departments = Departments::start().await;
     let config = hub_config(db, departments.subgraphs(|_, url| url));
-    let hub = tellonce::server::start_on(&config, TcpListener::bind("127.0.0.1:0").unwrap())
-        .await
-        .expect("the hub starts");
+    let hub = start_hub_on(&config).await;
     (hub, departments)
 }
 

@@ -422,6 +422,24 @@ impl Drop for HubProcess {
 }
 
 /// POSTs one GraphQL request and returns the JSON body.
+/// A hub over `config` on an ephemeral port.
+pub async fn start_hub_on(config: &Config) -> tellonce::server::RunningHub {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the hub");
+    tellonce::server::start_on(config, listener)
+        .await
+        .expect("the hub starts")
+}
+
+/// Runs `tellonce ARGS --database … --data-dir …` on `db`.
+pub fn tellonce_cli(db: &TestDb, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tellonce"))
+        .args(args)
+        .args(["--database", &db.url, "--data-dir"])
+        .arg(db.dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("run tellonce {args:?}: {e}"))
+}
+
 pub async fn graphql(url: &str, query: &str, variables: Value) -> Value {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     let client = CLIENT.get_or_init(reqwest::Client::new);
