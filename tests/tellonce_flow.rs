@@ -327,7 +327,15 @@ both_backends!(
 async fn a_rule_naming_a_field_that_does_not_exist_is_refused_with_its_name() {
     let db = TestDb::sqlite();
     let departments = Departments::start().await;
+    // The built-in rules for every other event, so that each is routed, and
+    // one bad rule for deaths.
     let routes = tempfile::tempdir().unwrap();
+    for file in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/schema/routes")).unwrap() {
+        let path = file.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") && !path.ends_with("death.toml") {
+            std::fs::copy(&path, routes.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
     for (bad, expected) in [
         (
             "[[route]]\nname = \"death-hmrc-typo\"\nevent = \"death\"\ndepartment = \"hmrc\"\ndocument = \"\"\"mutation($nino: String!, $idempotencyKey: String!) { recordTaxpayerDemise(nino: $nino, idempotencyKey: $idempotencyKey) { receiptId } }\"\"\"\n[route.variables]\nnino = \"nino\"\n",
@@ -342,7 +350,7 @@ async fn a_rule_naming_a_field_that_does_not_exist_is_refused_with_its_name() {
             "ministry-of-magic",
         ),
     ] {
-        std::fs::write(routes.path().join("rules.toml"), bad).unwrap();
+        std::fs::write(routes.path().join("zz_bad.toml"), bad).unwrap();
         let mut config = hub_config(&db, departments.subgraphs(|_, url| url));
         config.tellonce.routes_dir = Some(routes.path().to_path_buf());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -424,3 +432,87 @@ async fn dead_letters_are_visible_and_replayed(backend: &str) {
     hub.stop().await;
 }
 both_backends!(dead_letters, dead_letters_are_visible_and_replayed);
+
+async fn births_partnerships_and_ceased_businesses_reach_their_departments(backend: &str) {
+    let db = TestDb::of(backend);
+    let departments = Departments::start().await;
+    let hub = start_hub(&db, &departments).await;
+    let url = hub.graphql_url();
+
+    let born = tell(
+        &url,
+        json!({ "birth": { "childGivenNames": "Ada", "childFamilyName": "Khan",
+        "dateOfBirth": "2026-10-20", "parentNino": "JK528194C",
+        "address": { "line1": "1 High Street", "town": "Leeds", "postcode": "LS1 4AP" } } }),
+        "born-1",
+    )
+    .await;
+    assert_eq!(born["departments"], json!(["hmrc"]));
+    let married = tell(&url, json!({ "marriageOrCivilPartnership": { "kind": "MARRIAGE",
+        "firstPartnerNino": "JK528194C", "secondPartnerNino": "TW580173B", "date": "2026-09-12" } }), "married-1").await;
+    assert_eq!(married["departments"], json!(["hmrc", "dwp"]));
+    let ceased = tell(
+        &url,
+        json!({ "businessCeased": { "companyNumber": "SC512847", "ceasedOn": "2026-10-31" } }),
+        "ceased-1",
+    )
+    .await;
+    assert_eq!(ceased["departments"], json!(["hmrc", "companies-house"]));
+    for receipt in [&born, &married, &ceased] {
+        all_notifications(&url, receipt["eventId"].as_str().unwrap(), "DELIVERED").await;
+    }
+    assert_eq!(departments.log(Department::Hmrc).await.0, 3);
+    assert_eq!(departments.log(Department::Dwp).await.0, 1);
+    assert_eq!(departments.log(Department::CompaniesHouse).await.0, 1);
+    let company = graphql(
+        &departments.url(Department::CompaniesHouse),
+        "{ company(companyNumber: \"SC512847\") { companyStatus dissolvedOn } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        company["data"]["company"],
+        json!({ "companyStatus": "DISSOLVED", "dissolvedOn": "2026-10-31" }),
+        "{company}"
+    );
+    // HMRC's Child Benefit rule is given no address, as the ledger records.
+    let payload: serde_json::Value = db
+        .ledger_payloads()
+        .iter()
+        .find(|p| p.contains(born["eventId"].as_str().unwrap()) && p.contains("\"told\""))
+        .map(|p| serde_json::from_str(p).unwrap())
+        .expect("the birth's ledger entry");
+    assert_eq!(
+        payload["told"][0]["fields"],
+        json!([
+            "childFamilyName",
+            "childGivenNames",
+            "dateOfBirth",
+            "parentNino"
+        ]),
+        "{payload}"
+    );
+    hub.stop().await;
+
+    // Rules that leave a kind of event untold are refused at start.
+    let routes = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/schema/routes/death.toml"),
+        routes.path().join("death.toml"),
+    )
+    .unwrap();
+    let mut config = hub_config(&db, departments.subgraphs(|_, url| url));
+    config.tellonce.routes_dir = Some(routes.path().to_path_buf());
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let error = match tellonce::server::start_on(&config, listener).await {
+        Ok(_) => panic!("a hub started that would tell no one of births"),
+        Err(error) => error.to_string(),
+    };
+    assert!(error.contains("birth"), "{error}");
+    assert!(error.contains("businessCeased"), "{error}");
+    assert!(!error.contains("death,"), "{error}");
+}
+both_backends!(
+    every_event_routed,
+    births_partnerships_and_ceased_businesses_reach_their_departments
+);

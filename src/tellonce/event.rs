@@ -187,6 +187,11 @@ const EVENT_TYPES: &[(LifeEventType, &str)] = &[
 ];
 
 impl LifeEventType {
+    /// Every kind of life event.
+    pub fn all() -> Vec<LifeEventType> {
+        EVENT_TYPES.iter().map(|(t, _)| *t).collect()
+    }
+
     /// The `LifeEventInput` field name, which routing rules use (`death`).
     pub fn input_field(self) -> &'static str {
         EVENT_TYPES

@@ -170,6 +170,7 @@ impl TellOnce {
             Some(dir) => routes::load_rules(dir)?,
             None => routes::builtin_rules()?,
         };
+        routes::check_every_event_routed(&rules)?;
         let work = Arc::new(Notify::new());
         let tellonce = Arc::new_cyclic(|weak| TellOnce {
             submissions: submit::SubmissionQueue::start(weak.clone(), config.submit_batch),

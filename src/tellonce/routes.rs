@@ -24,6 +24,11 @@ use serde_json::{Map, Value as Json};
 
 /// The rule files built into the binary, by file name.
 pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
+    ("birth.toml", include_str!("../../schema/routes/birth.toml")),
+    (
+        "business_ceased.toml",
+        include_str!("../../schema/routes/business_ceased.toml"),
+    ),
     (
         "business_registered.toml",
         include_str!("../../schema/routes/business_registered.toml"),
@@ -37,6 +42,10 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
         include_str!("../../schema/routes/change_of_name.toml"),
     ),
     ("death.toml", include_str!("../../schema/routes/death.toml")),
+    (
+        "marriage_or_civil_partnership.toml",
+        include_str!("../../schema/routes/marriage_or_civil_partnership.toml"),
+    ),
 ];
 
 /// Where a variable's value comes from.
@@ -109,6 +118,22 @@ pub enum RouteError {
         file: String,
         message: String,
     },
+    #[error("no routing rule tells anyone of {}: the hub would accept such events and tell no one; add a rule for each (see schema/routes/)", .events.join(", "))]
+    Unrouted { events: Vec<&'static str> },
+}
+
+/// `Ok` when every kind of life event has at least one rule.
+pub fn check_every_event_routed(rules: &[RouteRule]) -> Result<(), RouteError> {
+    let events: Vec<&'static str> = super::LifeEventType::all()
+        .iter()
+        .map(|t| t.input_field())
+        .filter(|event| !rules.iter().any(|r| r.event == *event))
+        .collect();
+    if events.is_empty() {
+        Ok(())
+    } else {
+        Err(RouteError::Unrouted { events })
+    }
 }
 
 impl RouteRule {

@@ -218,6 +218,49 @@ impl Mutation {
             })
             .for_graphql()
     }
+
+    /// Strike a company that has ceased off the register (dissolved on `ceasedOn`).
+    #[graphql(guard = "HubDelivery", inaccessible)]
+    async fn record_company_ceased(
+        &self,
+        ctx: &Context<'_>,
+        company_number: String,
+        ceased_on: Date,
+        idempotency_key: String,
+    ) -> async_graphql::Result<NotificationReceipt> {
+        let number =
+            parse_argument("companyNumber", &company_number, parse_company_number).for_graphql()?;
+        let ceased = not_in_future("ceasedOn", ceased_on).for_graphql()?;
+        let mut guard = lock_records(store(ctx)?);
+        let records = &mut *guard;
+        let request = NotificationRequest {
+            kind: NotificationKind::BusinessCeased,
+            subject: number.clone(),
+            details: format!("ceasedOn={ceased}"),
+        };
+        let companies = &mut records.companies;
+        records
+            .journal
+            .apply_once(&idempotency_key, request, || {
+                let Some(company) = companies.get_mut(&number) else {
+                    return Ok(NotificationEffect::no_matching_record(
+                        "no company with this number on the register",
+                    ));
+                };
+                if company.company_status == CompanyStatus::Dissolved {
+                    return Ok(NotificationEffect::already_up_to_date(
+                        "the company is already dissolved",
+                    ));
+                }
+                company.company_status = CompanyStatus::Dissolved;
+                company.dissolved_on = Some(ceased);
+                Ok(NotificationEffect::applied(vec![format!(
+                    "{} dissolved on {ceased}",
+                    company.company_name
+                )]))
+            })
+            .for_graphql()
+    }
 }
 
 fn validate_registration(

@@ -237,6 +237,63 @@ impl Mutation {
             .for_graphql()
     }
 
+    /// Record a marriage or civil partnership: the partners' claims are
+    /// assessed as a couple from its date.
+    #[graphql(guard = "HubDelivery", inaccessible)]
+    async fn record_claimant_partnership(
+        &self,
+        ctx: &Context<'_>,
+        first_partner_nino: String,
+        second_partner_nino: String,
+        date: Date,
+        idempotency_key: String,
+    ) -> async_graphql::Result<NotificationReceipt> {
+        let first =
+            parse_argument("firstPartnerNino", &first_partner_nino, parse_nino).for_graphql()?;
+        let second =
+            parse_argument("secondPartnerNino", &second_partner_nino, parse_nino).for_graphql()?;
+        let since = not_in_future("date", date).for_graphql()?;
+        let mut guard = lock_records(store(ctx)?);
+        let records = &mut *guard;
+        let request = NotificationRequest {
+            kind: NotificationKind::MarriageOrCivilPartnership,
+            subject: first.clone(),
+            details: format!("partner={second}|since={since}"),
+        };
+        let claimants = &mut records.claimants;
+        records
+            .journal
+            .apply_once(&idempotency_key, request, || {
+                let mut effects = Vec::new();
+                for (nino, partner) in [(&first, &second), (&second, &first)] {
+                    if let Some(claimant) = claimants.get_mut(nino) {
+                        if claimant.partner.as_ref().is_some_and(|(p, _)| p == partner) {
+                            continue;
+                        }
+                        claimant.partner = Some((partner.clone(), since));
+                        effects.push(format!(
+                            "{nino}'s claims are assessed as a couple with {partner} from {since}"
+                        ));
+                    }
+                }
+                if effects.is_empty() {
+                    return Ok(
+                        if claimants.contains_key(&first) || claimants.contains_key(&second) {
+                            NotificationEffect::already_up_to_date(
+                                "the partnership is already recorded",
+                            )
+                        } else {
+                            NotificationEffect::no_matching_record(
+                                "no claimant record for either partner",
+                            )
+                        },
+                    );
+                }
+                Ok(NotificationEffect::applied(effects))
+            })
+            .for_graphql()
+    }
+
     /// Record a claimant's new address.
     #[graphql(guard = "HubDelivery", inaccessible)]
     async fn update_claimant_address(

@@ -404,6 +404,7 @@ impl Mutation {
                     .or_insert_with(|| CompanyTaxRecord {
                         vat: None,
                         corporation_tax: None,
+                        ceased_on: None,
                     });
                 if let Some(ct) = &company.corporation_tax {
                     return Ok(NotificationEffect::already_up_to_date(format!(
@@ -421,6 +422,136 @@ impl Mutation {
                     format!("registered {name} for Corporation Tax with UTR {utr}"),
                     format!("first accounting period starts {incorporated_on}"),
                 ]))
+            })
+            .for_graphql()
+    }
+
+    /// Start Child Benefit for a newborn on the registering parent's record.
+    #[graphql(guard = "HubDelivery", inaccessible)]
+    async fn record_birth_for_child_benefit(
+        &self,
+        ctx: &Context<'_>,
+        parent_nino: String,
+        child_given_names: String,
+        child_family_name: String,
+        date_of_birth: Date,
+        idempotency_key: String,
+    ) -> async_graphql::Result<NotificationReceipt> {
+        let nino = parse_argument("parentNino", &parent_nino, parse_nino).for_graphql()?;
+        let born = not_in_future("dateOfBirth", date_of_birth).for_graphql()?;
+        let mut guard = lock_records(store(ctx)?);
+        let records = &mut *guard;
+        let request = NotificationRequest {
+            kind: NotificationKind::Birth,
+            subject: nino.clone(),
+            details: format!("child={child_given_names} {child_family_name}|born={born}"),
+        };
+        let taxpayers = &mut records.taxpayers;
+        records
+            .journal
+            .apply_once(&idempotency_key, request, || {
+                let Some(parent) = taxpayers.get_mut(&nino) else {
+                    return Ok(NotificationEffect::no_matching_record(
+                        "no taxpayer record for the registering parent",
+                    ));
+                };
+                let child = (child_given_names.clone(), child_family_name.clone(), born);
+                if parent.child_benefit.contains(&child) {
+                    return Ok(NotificationEffect::already_up_to_date(
+                        "Child Benefit is already claimed for this child",
+                    ));
+                }
+                parent.child_benefit.push(child);
+                Ok(NotificationEffect::applied(vec![format!(
+                    "Child Benefit started for {child_given_names} {child_family_name}, born {born}"
+                )]))
+            })
+            .for_graphql()
+    }
+
+    /// Record a marriage or civil partnership on both partners' records, so
+    /// that either may transfer a Personal Allowance (Marriage Allowance).
+    #[graphql(guard = "HubDelivery", inaccessible)]
+    async fn record_partnership(
+        &self,
+        ctx: &Context<'_>,
+        first_partner_nino: String,
+        second_partner_nino: String,
+        date: Date,
+        idempotency_key: String,
+    ) -> async_graphql::Result<NotificationReceipt> {
+        let first =
+            parse_argument("firstPartnerNino", &first_partner_nino, parse_nino).for_graphql()?;
+        let second =
+            parse_argument("secondPartnerNino", &second_partner_nino, parse_nino).for_graphql()?;
+        let since = not_in_future("date", date).for_graphql()?;
+        let mut guard = lock_records(store(ctx)?);
+        let records = &mut *guard;
+        let request = NotificationRequest {
+            kind: NotificationKind::MarriageOrCivilPartnership,
+            subject: first.clone(),
+            details: format!("partner={second}|since={since}"),
+        };
+        let taxpayers = &mut records.taxpayers;
+        records
+            .journal
+            .apply_once(&idempotency_key, request, || {
+                let mut effects = Vec::new();
+                for (nino, partner) in [(&first, &second), (&second, &first)] {
+                    if let Some(taxpayer) = taxpayers.get_mut(nino) {
+                        taxpayer.partner = Some((partner.clone(), since));
+                        effects.push(format!(
+                            "{nino} may transfer allowance to or from {partner} from {since}"
+                        ));
+                    }
+                }
+                if effects.is_empty() {
+                    return Ok(NotificationEffect::no_matching_record(
+                        "no taxpayer record for either partner",
+                    ));
+                }
+                Ok(NotificationEffect::applied(effects))
+            })
+            .for_graphql()
+    }
+
+    /// Close a company's corporation tax affairs from the day it ceased trading.
+    #[graphql(guard = "HubDelivery", inaccessible)]
+    async fn record_business_ceased(
+        &self,
+        ctx: &Context<'_>,
+        company_number: String,
+        ceased_on: Date,
+        idempotency_key: String,
+    ) -> async_graphql::Result<NotificationReceipt> {
+        let number =
+            parse_argument("companyNumber", &company_number, parse_company_number).for_graphql()?;
+        let ceased = not_in_future("ceasedOn", ceased_on).for_graphql()?;
+        let mut guard = lock_records(store(ctx)?);
+        let records = &mut *guard;
+        let request = NotificationRequest {
+            kind: NotificationKind::BusinessCeased,
+            subject: number.clone(),
+            details: format!("ceasedOn={ceased}"),
+        };
+        let companies = &mut records.companies;
+        records
+            .journal
+            .apply_once(&idempotency_key, request, || {
+                let Some(company) = companies.get_mut(&number) else {
+                    return Ok(NotificationEffect::no_matching_record(
+                        "no tax record for this company",
+                    ));
+                };
+                if let Some(existing) = company.ceased_on {
+                    return Ok(NotificationEffect::already_up_to_date(format!(
+                        "already recorded as ceased on {existing}"
+                    )));
+                }
+                company.ceased_on = Some(ceased);
+                Ok(NotificationEffect::applied(vec![format!(
+                    "final accounting period ends {ceased}; a final Company Tax Return is due"
+                )]))
             })
             .for_graphql()
     }

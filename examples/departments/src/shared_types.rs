@@ -124,6 +124,9 @@ pub enum NotificationKind {
     Death,
     ChangeOfAddress,
     BusinessRegistered,
+    Birth,
+    MarriageOrCivilPartnership,
+    BusinessCeased,
 }
 
 /// What a notification did to the department's records.

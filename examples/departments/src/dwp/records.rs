@@ -55,6 +55,8 @@ pub struct ClaimantRecord {
     pub name: String,
     pub address: Address,
     pub date_of_death: Option<NaiveDate>,
+    /// The spouse or civil partner (claims are assessed as a couple) and since when.
+    pub partner: Option<(String, NaiveDate)>,
 }
 
 /// One claim.

@@ -117,6 +117,7 @@ pub(super) fn records() -> DwpRecords {
                 name: c.full_name(),
                 address: c.address.clone(),
                 date_of_death: None,
+                partner: None,
             };
             (record.nino.clone(), record)
         })

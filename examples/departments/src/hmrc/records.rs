@@ -72,6 +72,10 @@ pub struct TaxpayerRecord {
     pub returns: Vec<SelfAssessmentReturn>,
     /// How the taxpayer chose to hear from HMRC.
     pub correspondence: super::CorrespondencePreference,
+    /// Children Child Benefit is claimed for: given names, family name, date of birth.
+    pub child_benefit: Vec<(String, String, NaiveDate)>,
+    /// The spouse or civil partner (for Marriage Allowance) and since when.
+    pub partner: Option<(String, NaiveDate)>,
 }
 
 impl TaxpayerRecord {
@@ -103,6 +107,8 @@ impl TaxpayerRecord {
 pub struct CompanyTaxRecord {
     pub vat: Option<VatRegistration>,
     pub corporation_tax: Option<CorporationTaxRegistration>,
+    /// When the company stopped trading (its last accounting period ends then).
+    pub ceased_on: Option<NaiveDate>,
 }
 
 /// An EORI registration.

@@ -117,6 +117,8 @@ pub(super) fn records() -> HmrcRecords {
                 previous_addresses: earlier_addresses(c.nino),
                 returns: returns_for(c.nino),
                 correspondence: super::CorrespondencePreference::Paper,
+                child_benefit: Vec::new(),
+                partner: None,
             };
             (record.nino.clone(), record)
         })
@@ -140,6 +142,7 @@ pub(super) fn records() -> HmrcRecords {
                         first_accounting_period_starts_on: Date(b.incorporated_on),
                     }
                 }),
+                ceased_on: None,
             },
         );
         if let Some(eori) = b.eori {
