@@ -143,12 +143,11 @@ async fn a_citizen_sees_who_was_told_what_about_them_with_proofs(backend: &str) 
         "their events only, oldest first: {trail}"
     );
     // HM Passport Office pulls its feed: the change of name waits for it.
-    assert_eq!(
-        edges[1]["node"]["told"],
-        json!([{ "department": "passport-office", "rule": edges[1]["node"]["told"][0]["rule"],
-            "fields": edges[1]["node"]["told"][0]["fields"], "status": "AWAITING_ACKNOWLEDGEMENT",
-            "deliveredAt": null }])
-    );
+    let passport = &edges[1]["node"]["told"][0];
+    assert_eq!(passport["department"], "passport-office", "{trail}");
+    assert_eq!(passport["status"], "AWAITING_ACKNOWLEDGEMENT", "{trail}");
+    assert!(passport["deliveredAt"].is_null(), "{trail}");
+    assert_eq!(edges[1]["node"]["told"][1]["department"], "dvla", "{trail}");
     let first = &edges[0]["node"];
     assert_eq!(first["type"], "changeOfAddress");
     let told = first["told"].as_array().expect("told");

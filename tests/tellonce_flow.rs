@@ -257,7 +257,7 @@ async fn a_department_pulls_its_feed_and_acknowledges(backend: &str) {
             &format!("name-{n}"),
         )
         .await;
-        assert_eq!(receipt["departments"], json!(["passport-office"]));
+        assert_eq!(receipt["departments"], json!(["passport-office", "dvla"]));
         ids.push(receipt["eventId"].as_str().unwrap().to_owned());
     }
     let feed = "query($after: String) { lifeEventFeed(department: \"passport-office\", first: 2, after: $after) {
@@ -461,6 +461,21 @@ async fn births_partnerships_and_ceased_businesses_reach_their_departments(backe
     for receipt in [&born, &married, &ceased] {
         all_notifications(&url, receipt["eventId"].as_str().unwrap(), "DELIVERED").await;
     }
+    // A change of name reaches DVLA (pushed) and HM Passport Office (its feed).
+    let renamed = tell(
+        &url,
+        json!({ "changeOfName": { "nino": "JK528194C", "newGivenNames": "Jasmine",
+        "newFamilyName": "Khan-Smith", "effectiveOn": "2026-09-12" } }),
+        "renamed-1",
+    )
+    .await;
+    assert_eq!(renamed["departments"], json!(["passport-office", "dvla"]));
+    eventually(
+        "DVLA told of the change of name",
+        std::time::Duration::from_secs(30),
+        || async { (departments.log(Department::Dvla).await.0 == 1).then_some(()) },
+    )
+    .await;
     assert_eq!(departments.log(Department::Hmrc).await.0, 3);
     assert_eq!(departments.log(Department::Dwp).await.0, 1);
     assert_eq!(departments.log(Department::CompaniesHouse).await.0, 1);

@@ -289,6 +289,67 @@ impl Mutation {
         receipt
     }
 
+    /// Record a licence holder's new name from the day it takes effect: a
+    /// replacement photocard in the new name is issued.
+    #[graphql(guard = "HubDelivery", inaccessible)]
+    async fn update_licence_holder_name(
+        &self,
+        ctx: &Context<'_>,
+        nino: String,
+        new_given_names: String,
+        new_family_name: String,
+        effective_on: Date,
+        idempotency_key: String,
+    ) -> async_graphql::Result<NotificationReceipt> {
+        let nino = parse_argument("nino", &nino, parse_nino).for_graphql()?;
+        let effective = not_in_future("effectiveOn", effective_on).for_graphql()?;
+        let (first_names, surname) = (
+            new_given_names.to_uppercase(),
+            new_family_name.to_uppercase(),
+        );
+        let mut guard = lock_records(store(ctx)?);
+        let records = &mut *guard;
+        let request = NotificationRequest {
+            kind: NotificationKind::ChangeOfName,
+            subject: nino.clone(),
+            details: format!("name={first_names} {surname}|effectiveOn={effective}"),
+        };
+        let licences = &mut records.licences;
+        records
+            .journal
+            .apply_once(&idempotency_key, request, || {
+                let mut matched = false;
+                let mut effects = Vec::new();
+                for licence in licences
+                    .values_mut()
+                    .filter(|l| l.nino.as_deref() == Some(nino.as_str()))
+                {
+                    matched = true;
+                    if (licence.first_names.as_str(), licence.surname.as_str())
+                        != (first_names.as_str(), surname.as_str())
+                    {
+                        licence.first_names = first_names.clone();
+                        licence.surname = surname.clone();
+                        licence.issue_number += 1;
+                        effects.push(format!(
+                            "licence {} now in the name {first_names} {surname} from {effective}; replacement photocard issue {} sent",
+                            licence.licence_number, licence.issue_number
+                        ));
+                    }
+                }
+                Ok(match (matched, effects.is_empty()) {
+                    (false, _) => NotificationEffect::no_matching_record(
+                        "no driving licence for this NINO",
+                    ),
+                    (true, true) => NotificationEffect::already_up_to_date(
+                        "the licence is already in this name",
+                    ),
+                    (true, false) => NotificationEffect::applied(effects),
+                })
+            })
+            .for_graphql()
+    }
+
     /// Record a licence holder's new address: a replacement photocard is issued and the
     /// keeper address of each vehicle they keep is changed (a new V5C is sent).
     #[graphql(guard = "HubDelivery", inaccessible)]

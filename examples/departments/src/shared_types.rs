@@ -127,6 +127,7 @@ pub enum NotificationKind {
     Birth,
     MarriageOrCivilPartnership,
     BusinessCeased,
+    ChangeOfName,
 }
 
 /// What a notification did to the department's records.
