@@ -23,6 +23,20 @@ const ERASE: &str = "mutation Erase($subject: String!, $reason: String!) {
 /// A person the example departments hold records for.
 const PERSON: &str = "JK528194C";
 
+/// Tells PERSON's move (pushed to HMRC, DWP and DVLA) under `key`.
+async fn moved(url: &str, key: &str) -> Value {
+    let event = json!({ "changeOfAddress": { "nino": PERSON, "movedOn": "2026-08-01",
+        "address": { "line1": "1 High Street", "town": "Leeds", "postcode": "LS1 4AP" } } });
+    tell(url, event, key).await
+}
+
+/// Tells PERSON's change of name (HM Passport Office pulls it; DVLA is pushed it).
+async fn renamed(url: &str, key: &str) -> Value {
+    let event = json!({ "changeOfName": { "nino": PERSON, "newGivenNames": "Sam",
+        "newFamilyName": "Example", "effectiveOn": "2026-08-02" } });
+    tell(url, event, key).await
+}
+
 /// Waits until DVLA has applied the change of name `renamed` (HM Passport
 /// Office, which pulls, has not).
 async fn dvla_told(url: &str, renamed: &Value) {
@@ -88,22 +102,10 @@ async fn an_erased_person_leaves_no_identifier_and_the_ledger_verifies(backend: 
     let hub = start_hub_on(&config).await;
     let url = hub.graphql_url();
 
-    let moved = tell(
-        &url,
-        json!({ "changeOfAddress": { "nino": PERSON, "movedOn": "2026-08-01",
-        "address": { "line1": "1 High Street", "town": "Leeds", "postcode": "LS1 4AP" } } }),
-        "erase-moved",
-    )
-    .await;
+    let moved = moved(&url, "erase-moved").await;
     all_notifications(&url, moved["eventId"].as_str().unwrap(), "DELIVERED").await;
     // HM Passport Office pulls: this one waits for it, undelivered.
-    let renamed = tell(
-        &url,
-        json!({ "changeOfName": { "nino": PERSON, "newGivenNames": "Sam",
-        "newFamilyName": "Example", "effectiveOn": "2026-08-02" } }),
-        "erase-renamed",
-    )
-    .await;
+    let renamed = renamed(&url, "erase-renamed").await;
     dvla_told(&url, &renamed).await;
     let other = tell(&url, death(71), "erase-someone-else").await;
     all_notifications(&url, other["eventId"].as_str().unwrap(), "DELIVERED").await;
@@ -251,13 +253,7 @@ async fn data_is_kept_only_until_the_department_has_it(backend: &str) {
     let url = hub.graphql_url();
 
     // Pushed: cleared as each department applies it.
-    let moved = tell(
-        &url,
-        json!({ "changeOfAddress": { "nino": PERSON, "movedOn": "2026-08-01",
-        "address": { "line1": "1 High Street", "town": "Leeds", "postcode": "LS1 4AP" } } }),
-        "kept-moved",
-    )
-    .await;
+    let moved = moved(&url, "kept-moved").await;
     let status = all_notifications(&url, moved["eventId"].as_str().unwrap(), "DELIVERED").await;
     assert_eq!(holding_data(&db, &moved), 0, "no copy kept once delivered");
     assert!(
@@ -266,13 +262,7 @@ async fn data_is_kept_only_until_the_department_has_it(backend: &str) {
     );
 
     // Pulled: kept until HM Passport Office acknowledges it.
-    let renamed = tell(
-        &url,
-        json!({ "changeOfName": { "nino": PERSON, "newGivenNames": "Sam",
-        "newFamilyName": "Example", "effectiveOn": "2026-08-02" } }),
-        "kept-renamed",
-    )
-    .await;
+    let renamed = renamed(&url, "kept-renamed").await;
     dvla_told(&url, &renamed).await;
     let feed = graphql(&url, FEED, json!({})).await;
     let node = &feed["data"]["lifeEventFeed"]["edges"][0]["node"];
@@ -320,13 +310,7 @@ async fn a_retention_keeps_data_that_long_then_clears_it(backend: &str) {
     config.tellonce.retain_delivered_days = 2;
     let hub = start_hub_on(&config).await;
     let url = hub.graphql_url();
-    let moved = tell(
-        &url,
-        json!({ "changeOfAddress": { "nino": PERSON, "movedOn": "2026-08-01",
-        "address": { "line1": "1 High Street", "town": "Leeds", "postcode": "LS1 4AP" } } }),
-        "retained",
-    )
-    .await;
+    let moved = moved(&url, "retained").await;
     all_notifications(&url, moved["eventId"].as_str().unwrap(), "DELIVERED").await;
     tokio::time::sleep(config.tellonce.retention_sweep() * 2).await;
     assert_eq!(holding_data(&db, &moved), 3, "kept within the retention");

@@ -13,8 +13,8 @@ use crate::identifiers::{
 use crate::lock_records;
 use crate::notification_journal::{NotificationEffect, NotificationRequest};
 use crate::shared_types::{
-    not_in_future, Address, AddressInput, Date, NotificationKind, NotificationLog,
-    NotificationReceipt,
+    not_in_future, partnership_request, Address, AddressInput, Date, NotificationKind,
+    NotificationLog, NotificationReceipt,
 };
 use async_graphql::{Context, EmptySubscription, Enum, Object, Schema, SimpleObject};
 use chrono::{Datelike, NaiveDate, Utc};
@@ -480,18 +480,10 @@ impl Mutation {
         date: Date,
         idempotency_key: String,
     ) -> async_graphql::Result<NotificationReceipt> {
-        let first =
-            parse_argument("firstPartnerNino", &first_partner_nino, parse_nino).for_graphql()?;
-        let second =
-            parse_argument("secondPartnerNino", &second_partner_nino, parse_nino).for_graphql()?;
-        let since = not_in_future("date", date).for_graphql()?;
+        let (first, second, since, request) =
+            partnership_request(&first_partner_nino, &second_partner_nino, date).for_graphql()?;
         let mut guard = lock_records(store(ctx)?);
         let records = &mut *guard;
-        let request = NotificationRequest {
-            kind: NotificationKind::MarriageOrCivilPartnership,
-            subject: first.clone(),
-            details: format!("partner={second}|since={since}"),
-        };
         let taxpayers = &mut records.taxpayers;
         records
             .journal

@@ -3,7 +3,8 @@
 //! subgraphs compose.
 
 use crate::department_error::{parse_argument, DepartmentError};
-use crate::identifiers::parse_postcode;
+use crate::identifiers::{parse_nino, parse_postcode};
+use crate::notification_journal::NotificationRequest;
 use async_graphql::{
     Enum, InputObject, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value,
 };
@@ -116,6 +117,24 @@ pub fn not_in_future(field: &str, date: Date) -> Result<NaiveDate, DepartmentErr
         ));
     }
     Ok(date.0)
+}
+
+/// A partnership notification's arguments, checked: both partners'
+/// National Insurance numbers and the date, and the journal request for it.
+pub fn partnership_request(
+    first_partner_nino: &str,
+    second_partner_nino: &str,
+    date: Date,
+) -> Result<(String, String, NaiveDate, NotificationRequest), DepartmentError> {
+    let first = parse_argument("firstPartnerNino", first_partner_nino, parse_nino)?;
+    let second = parse_argument("secondPartnerNino", second_partner_nino, parse_nino)?;
+    let since = not_in_future("date", date)?;
+    let request = NotificationRequest {
+        kind: NotificationKind::MarriageOrCivilPartnership,
+        subject: first.clone(),
+        details: format!("partner={second}|since={since}"),
+    };
+    Ok((first, second, since, request))
 }
 
 /// The life event a department was told about.
