@@ -297,7 +297,9 @@ async fn a_subscriber_too_slow_to_keep_up_is_closed_and_resumes_from_its_cursor(
     const SUBSCRIPTIONS: usize = 100;
     let db = TestDb::sqlite();
     let departments = Departments::start().await;
-    let config = hub_config(&db, departments.subgraphs(|_, url| url));
+    let mut config = hub_config(&db, departments.subgraphs(|_, url| url));
+    // Keep the data HMRC is pushed, so every message is as large as asked.
+    config.tellonce.retain_delivered_days = 1;
     let hub = tellonce::server::start_on(&config, TcpListener::bind("127.0.0.1:0").unwrap())
         .await
         .expect("the hub starts");
