@@ -121,24 +121,25 @@ impl LiveFeeds {
         let mut sent = start;
         let mut read = start;
         loop {
-            let recorded = match tail.next().await {
-                Ok(batch) => batch
-                    .entries
-                    .iter()
-                    .filter(|e| e.kind == EVENT_RECORDED)
-                    .map(|e| e.seq as i64)
-                    .max(),
+            // The last life event the batch recorded, and whether to look.
+            let (recorded, look) = match tail.next().await {
+                Ok(batch) => {
+                    let recorded = batch
+                        .entries
+                        .iter()
+                        .filter(|e| e.kind == EVENT_RECORDED)
+                        .map(|e| e.seq as i64)
+                        .max();
+                    (recorded, recorded.is_some_and(|seq| seq > read))
+                }
                 // Behind the tail: look at the store whatever it holds.
-                Err(_) => Some(i64::MAX),
+                Err(_) => (None, true),
             };
-            if recorded.is_some_and(|seq| seq > read) {
+            if look {
                 match self.read_from(&department, read).await {
                     Ok(rows) => {
                         let last = rows.last().map(|r| r.0.event_seq);
-                        let through = last
-                            .into_iter()
-                            .chain(recorded.filter(|s| *s != i64::MAX))
-                            .fold(read, i64::max);
+                        let through = last.into_iter().chain(recorded).fold(read, i64::max);
                         if !rows.is_empty() {
                             // No follower is not an error: the check below ends the reader.
                             let _ = sender.send(Arc::new(FeedBatch {
