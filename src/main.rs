@@ -203,12 +203,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 async fn existing_ledger(
     config: tellonce::config::Config,
 ) -> anyhow::Result<tellonce::ledger::Ledger> {
-    let url = config.database_url();
-    if tellonce::store::Backend::of_url(&url) == tellonce::store::Backend::Sqlite
-        && !std::path::Path::new(&url).exists()
-    {
-        anyhow::bail!("no database at {url}: name the hub's database with --config, --database or TELLONCE_DATABASE_URL");
-    }
+    ledger_cli::require_existing(&config.database_url()).map_err(|error| {
+        anyhow::anyhow!(
+            "{error}: name the hub's database with --config, --database or TELLONCE_DATABASE_URL"
+        )
+    })?;
     Ok(tokio::task::spawn_blocking(move || config.open_ledger()).await??)
 }
 
@@ -234,38 +233,23 @@ async fn erase(
 
 /// `tellonce trail`: every page of the subject's trail, as one JSON document.
 async fn data_trail(config: tellonce::config::Config, subject: &str) -> anyhow::Result<ExitCode> {
-    use tellonce::tellonce::trail::{subject_of, trail, TrailPage};
+    use tellonce::tellonce::trail::{subject_of, trail};
     let subject = subject_of(subject)?;
-    let url = config.database_url();
-    if tellonce::store::Backend::of_url(&url) == tellonce::store::Backend::Sqlite
-        && !std::path::Path::new(&url).exists()
-    {
-        anyhow::bail!(
-            "no database at {url}: name the hub's database with --config or TELLONCE_DATABASE_URL"
-        );
-    }
+    let ledger = existing_ledger(config).await?;
     let document = tokio::task::spawn_blocking(move || -> anyhow::Result<serde_json::Value> {
-        let ledger = config.open_ledger()?;
-        let mut all = TrailPage {
-            items: Vec::new(),
-            has_next_page: false,
-            checkpoint: None,
-        };
-        let mut after = None;
+        let (mut events, mut after) = (Vec::new(), None);
         loop {
-            let page = trail(&ledger, &subject, after, 500)?;
+            let page = trail(&ledger, &subject, after, tellonce::ledger::read::MAX_PAGE)?;
             after = page.items.last().map(|i| i.ledger_seq);
-            all.items.extend(page.items);
-            all.checkpoint = page.checkpoint;
+            events.extend(page.items);
             if !page.has_next_page {
-                break;
+                return Ok(serde_json::json!({
+                    "subject": { "scheme": subject.scheme, "value": subject.value },
+                    "events": events,
+                    "checkpoint": page.checkpoint,
+                }));
             }
         }
-        Ok(serde_json::json!({
-            "subject": { "scheme": subject.scheme, "value": subject.value },
-            "events": all.items,
-            "checkpoint": all.checkpoint,
-        }))
     })
     .await??;
     println!("{}", serde_json::to_string_pretty(&document)?);

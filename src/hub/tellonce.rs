@@ -103,7 +103,7 @@ pub(super) fn may_read_event(principal: &Principal, status: &EventStatus) -> boo
     }
 }
 
-fn time(micros: i64) -> DateTime<Utc> {
+pub(super) fn time(micros: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(micros).unwrap_or_default()
 }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::page::page_size;
 use super::principal;
-use super::tellonce::{graphql_error, service};
+use super::tellonce::{graphql_error, service, time};
 use crate::auth::PrincipalKind;
 use crate::tellonce::event::Subject;
 use crate::tellonce::trail::{self, TrailPage};
@@ -85,10 +85,6 @@ pub struct DataTrailProof {
     pub root_hash: String,
     /// The audit path, from the leaf up.
     pub hashes: Vec<String>,
-}
-
-fn time(micros: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(micros).unwrap_or_default()
 }
 
 impl From<TrailPage> for DataTrailConnection {

@@ -203,14 +203,21 @@ pub fn configured_verifier(config: &Config) -> Result<NoteVerifier, LedgerCliErr
     }
 }
 
-/// Opens a database that must already exist (a mistyped SQLite path must
-/// not verify as an empty ledger).
-fn open_existing(url: &str) -> Result<Store, LedgerCliError> {
+/// `Ok` unless `url` is a SQLite file that does not exist: a command acting
+/// on the hub's data must not act on a new, empty database made by a typo.
+pub fn require_existing(url: &str) -> Result<(), LedgerCliError> {
     if crate::store::Backend::of_url(url) == crate::store::Backend::Sqlite
         && !std::path::Path::new(url).exists()
     {
         return Err(LedgerCliError::Read(format!("no database at {url}")));
     }
+    Ok(())
+}
+
+/// Opens a database that must already exist (a mistyped SQLite path must
+/// not verify as an empty ledger).
+fn open_existing(url: &str) -> Result<Store, LedgerCliError> {
+    require_existing(url)?;
     Ok(Store::open(url)?)
 }
 

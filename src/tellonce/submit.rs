@@ -167,6 +167,9 @@ enum Slot {
     Refused(TellOnceError),
 }
 
+/// Each fact's keyed hash by input path, as `tellonce_events.fact_hashes` holds it.
+type FactHashes = serde_json::Map<String, serde_json::Value>;
+
 /// The type and subject by which a once-only event is found again.
 fn once_only_key(event: &LifeEvent) -> Option<(&'static str, &str)> {
     event
@@ -250,7 +253,8 @@ impl TellOnce {
                 if row.content_hash == hash {
                     Slot::Existing(LifeEventReceipt::from_row(row))
                 } else {
-                    Slot::Refused(self.contradiction(&item.event, &row.fact_hashes))
+                    let recorded = serde_json::from_str(&row.fact_hashes).unwrap_or_default();
+                    Slot::Refused(self.contradiction(&item.event, &recorded))
                 }
             } else if let Some(&index) = once.and_then(|key| new_by_subject.get(&key)) {
                 let earlier = &new_events[index];
@@ -342,9 +346,9 @@ impl TellOnce {
     /// Each fact's keyed hash (over the subject, the input path and the
     /// value): a later report can be compared field by field, and the facts
     /// need not be kept.
-    fn fact_hashes(&self, event: &LifeEvent) -> String {
+    fn fact_hashes(&self, event: &LifeEvent) -> FactHashes {
         let subject = event.subject.ledger_identifier();
-        let hashes: serde_json::Map<String, serde_json::Value> = event
+        event
             .facts()
             .into_iter()
             .map(|(path, value)| {
@@ -353,17 +357,13 @@ impl TellOnce {
                     .subject_hash(&format!("fact:{subject}:{path}={value}"));
                 (path, serde_json::Value::String(hex::encode(hash)))
             })
-            .collect();
-        serde_json::Value::Object(hashes).to_string()
+            .collect()
     }
 
     /// The refusal of `event`, which differs from a recorded event whose
     /// fact hashes are `recorded`: the paths that differ, in input order.
-    fn contradiction(&self, event: &LifeEvent, recorded: &str) -> TellOnceError {
-        let recorded: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(recorded).unwrap_or_default();
-        let new: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&self.fact_hashes(event)).unwrap_or_default();
+    fn contradiction(&self, event: &LifeEvent, recorded: &FactHashes) -> TellOnceError {
+        let new = self.fact_hashes(event);
         let mut fields: Vec<String> = new
             .iter()
             .filter(|(path, hash)| recorded.get(*path) != Some(*hash))
@@ -469,7 +469,7 @@ impl TellOnce {
             entry_hash: receipt.entry_hash.to_vec(),
             signature: receipt.signature.to_vec(),
             departments: departments.join(","),
-            fact_hashes: self.fact_hashes(event),
+            fact_hashes: serde_json::Value::Object(self.fact_hashes(event)).to_string(),
         };
         (row, outbox)
     }
