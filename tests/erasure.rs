@@ -146,8 +146,8 @@ async fn an_erased_person_leaves_no_identifier_and_the_ledger_verifies(backend: 
     let report = &erased["data"]["eraseSubject"];
     assert_eq!(report["eventsCleared"], 2, "{report}");
     assert_eq!(report["notificationsCancelled"], 1, "{report}");
-    // Three for the change of address, two for the change of name.
-    assert_eq!(report["notificationsCleared"], 5, "{report}");
+    // Four for the change of address, two for the change of name.
+    assert_eq!(report["notificationsCleared"], 6, "{report}");
     let erased_entries = report["erasedEntries"].as_array().expect("entries");
     assert_eq!(
         erased_entries.len(),
@@ -191,7 +191,7 @@ async fn an_erased_person_leaves_no_identifier_and_the_ledger_verifies(backend: 
     assert_eq!(events[0]["eventId"], moved["eventId"], "{trail}");
     assert_eq!(
         events[0]["told"].as_array().map(Vec::len),
-        Some(3),
+        Some(4),
         "{trail}"
     );
     assert_eq!(events[0]["told"][0]["status"], "DELIVERED", "{trail}");
@@ -313,7 +313,7 @@ async fn a_retention_keeps_data_that_long_then_clears_it(backend: &str) {
     let moved = moved(&url, "retained").await;
     all_notifications(&url, moved["eventId"].as_str().unwrap(), "DELIVERED").await;
     tokio::time::sleep(config.tellonce.retention_sweep() * 2).await;
-    assert_eq!(holding_data(&db, &moved), 3, "kept within the retention");
+    assert_eq!(holding_data(&db, &moved), 4, "kept within the retention");
 
     // Delivered three days ago, as far as the hub can tell.
     let store = tellonce::store::Store::open(&db.url).expect("open the database");

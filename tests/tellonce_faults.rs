@@ -14,12 +14,20 @@ use serde_json::json;
 use tellonce_departments::Department;
 use tellonce_support::*;
 
-const PUSHED_ON_DEATH: [Department; 4] = [
+const PUSHED_ON_DEATH: [Department; 7] = [
     Department::Hmrc,
     Department::Dwp,
     Department::Dvla,
     Department::PassportOffice,
+    Department::LocalCouncil,
+    Department::VeteransUk,
+    Department::CivilServicePension,
 ];
+
+/// Notifications for `events` deaths.
+fn death_notifications(events: u32) -> i64 {
+    i64::from(events) * PUSHED_ON_DEATH.len() as i64
+}
 
 async fn a_department_down_during_submission_is_told_once_when_back(backend: &str) {
     let db = TestDb::of(backend);
@@ -177,7 +185,7 @@ async fn the_hub_killed_mid_fan_out_loses_nothing_and_applies_nothing_twice(back
     hub.kill();
     let delivered_at_kill =
         db.count("SELECT COUNT(*) AS n FROM tellonce_outbox WHERE status = 'DELIVERED'");
-    let total = i64::from(EVENTS) * 4;
+    let total = death_notifications(EVENTS);
     eprintln!("killed with {delivered_at_kill} of {total} notifications recorded as delivered");
 
     let hub = HubProcess::start(&config, db.dir.path());
@@ -266,7 +274,10 @@ async fn the_database_unreachable_at_submission_is_a_clear_error_and_nothing_is_
         0
     );
     assert_eq!(db.count("SELECT COUNT(*) AS n FROM tellonce_events"), 1);
-    assert_eq!(db.count("SELECT COUNT(*) AS n FROM tellonce_outbox"), 4);
+    assert_eq!(
+        db.count("SELECT COUNT(*) AS n FROM tellonce_outbox"),
+        death_notifications(1)
+    );
     assert_eq!(
         db.count("SELECT COUNT(*) AS n FROM ledger_entries"),
         entries_before
@@ -299,7 +310,7 @@ async fn two_hub_processes_share_one_postgres_outbox() {
     // A retry through the other hub gets the same receipt.
     let again = tell(&second.url, death(2000), "shared-0").await;
     assert_eq!(again, receipts[0]);
-    let total = i64::from(EVENTS) * 4;
+    let total = death_notifications(EVENTS);
     eventually(
         "every notification delivered",
         Duration::from_secs(120),

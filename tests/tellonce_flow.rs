@@ -18,7 +18,7 @@ async fn start_hub(db: &TestDb, departments: &Departments) -> tellonce::server::
         .expect("hub starts")
 }
 
-async fn death_is_told_once_to_four_departments(backend: &str) {
+async fn death_is_told_once_to_every_department_that_must_know(backend: &str) {
     let db = TestDb::of(backend);
     let departments = Departments::start().await;
     let hub = start_hub(&db, &departments).await;
@@ -27,7 +27,15 @@ async fn death_is_told_once_to_four_departments(backend: &str) {
     let receipt = tell(&url, death(1), "death-1").await;
     assert_eq!(
         receipt["departments"],
-        json!(["hmrc", "dwp", "dvla", "passport-office"])
+        json!([
+            "hmrc",
+            "dwp",
+            "dvla",
+            "passport-office",
+            "local-council",
+            "veterans-uk",
+            "civil-service-pension"
+        ])
     );
     assert_eq!(receipt["entryHash"].as_str().map(str::len), Some(44));
     let id = receipt["eventId"].as_str().expect("event id").to_owned();
@@ -50,6 +58,9 @@ async fn death_is_told_once_to_four_departments(backend: &str) {
         Department::Dwp,
         Department::Dvla,
         Department::PassportOffice,
+        Department::LocalCouncil,
+        Department::VeteransUk,
+        Department::CivilServicePension,
     ] {
         let (count, keys) = departments.log(department).await;
         assert_eq!(count, 1, "{department}");
@@ -57,21 +68,24 @@ async fn death_is_told_once_to_four_departments(backend: &str) {
     }
     assert_eq!(departments.log(Department::CompaniesHouse).await.0, 0);
     assert_eq!(db.count("SELECT COUNT(*) AS n FROM tellonce_events"), 1);
-    assert_eq!(db.count("SELECT COUNT(*) AS n FROM tellonce_outbox"), 4);
-    // The ledger: the event and four deliveries, never the raw NINO.
+    assert_eq!(db.count("SELECT COUNT(*) AS n FROM tellonce_outbox"), 7);
+    // The ledger: the event and seven deliveries, never the raw NINO.
     let payloads = db.ledger_payloads();
-    assert_eq!(payloads.len(), 5, "{payloads:?}");
+    assert_eq!(payloads.len(), 8, "{payloads:?}");
     assert!(
         payloads.iter().all(|p| !p.contains(&nino(1))),
         "{payloads:?}"
     );
     assert_eq!(
         db.count("SELECT COUNT(*) AS n FROM ledger_entries WHERE kind = 'tellonce.notification.delivered'"),
-        4
+        7
     );
     hub.stop().await;
 }
-both_backends!(death_is_told_once, death_is_told_once_to_four_departments);
+both_backends!(
+    death_is_told_once,
+    death_is_told_once_to_every_department_that_must_know
+);
 
 async fn bad_identifiers_are_refused_and_nothing_is_written(backend: &str) {
     let db = TestDb::of(backend);
@@ -166,7 +180,10 @@ async fn address_and_business_events_reach_their_departments_with_only_their_fie
         "move-1",
     )
     .await;
-    assert_eq!(moved["departments"], json!(["hmrc", "dwp", "dvla"]));
+    assert_eq!(
+        moved["departments"],
+        json!(["hmrc", "dwp", "dvla", "local-council"])
+    );
     let registered = tell(
         &url,
         json!({ "businessRegistered": { "companyNumber": "SC990001", "companyName": "Thistle Widgets Ltd",
@@ -186,8 +203,22 @@ async fn address_and_business_events_reach_their_departments_with_only_their_fie
     assert_eq!(departments.log(Department::Hmrc).await.0, 2);
     assert_eq!(departments.log(Department::Dwp).await.0, 1);
     assert_eq!(departments.log(Department::Dvla).await.0, 1);
+    assert_eq!(departments.log(Department::LocalCouncil).await.0, 1);
     assert_eq!(departments.log(Department::CompaniesHouse).await.0, 1);
     assert_eq!(departments.log(Department::PassportOffice).await.0, 0);
+    // York is outside the councils connected: Harrogate's council closes what it holds.
+    let council = graphql(
+        &url,
+        "{ taxpayer(nino: \"JK528194C\") { councilTaxAccounts { status closedOn } electoralRegistration { status } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        council["data"]["taxpayer"],
+        json!({ "councilTaxAccounts": [{ "status": "CLOSED_MOVED_OUT", "closedOn": "2026-09-01" }],
+            "electoralRegistration": { "status": "REMOVED_MOVED_OUT" } }),
+        "{council}"
+    );
 
     // HMRC registered the company for corporation tax; read it through the hub.
     let company = graphql(
@@ -226,7 +257,10 @@ async fn status_joins_with_department_data_in_one_query() {
         &url,
         "query($id: ID!) { lifeEvent(id: $id) { type receivedAt ledgerSeq
             notifications { department status attempts deliveredAt }
-            person { nino status dateOfDeath } } }",
+            person { nino status dateOfDeath
+                councilTaxAccounts { status } electoralRegistration { status }
+                veteranServiceRecord { pensions { status endedOn } }
+                civilServicePension { status dateOfDeath } } } }",
         json!({ "id": id }),
     )
     .await;
@@ -236,7 +270,26 @@ async fn status_joins_with_department_data_in_one_query() {
     // HMRC's own record, joined in by the federation executor.
     assert_eq!(event["person"]["status"], "DECEASED", "{body}");
     assert_eq!(event["person"]["dateOfDeath"], "2026-10-01");
-    assert_eq!(event["notifications"].as_array().map(Vec::len), Some(4));
+    assert_eq!(event["notifications"].as_array().map(Vec::len), Some(7));
+    // The council, Veterans UK and the pension scheme acted on it too.
+    let person = &event["person"];
+    assert_eq!(
+        person["councilTaxAccounts"],
+        json!([{ "status": "EXEMPT_DECEASED_ESTATE" }]),
+        "{body}"
+    );
+    assert_eq!(
+        person["electoralRegistration"]["status"],
+        "REMOVED_DECEASED"
+    );
+    assert_eq!(
+        person["veteranServiceRecord"]["pensions"],
+        json!([{ "status": "ENDED_DECEASED", "endedOn": "2026-10-01" }])
+    );
+    assert_eq!(
+        person["civilServicePension"],
+        json!({ "status": "DECEASED", "dateOfDeath": "2026-10-01" })
+    );
 
     let missing = graphql(&url, STATUS, json!({ "id": "no-such-event" })).await;
     assert_eq!(missing["data"]["lifeEvent"], serde_json::Value::Null);
@@ -447,7 +500,7 @@ async fn births_partnerships_and_ceased_businesses_reach_their_departments(backe
         "born-1",
     )
     .await;
-    assert_eq!(born["departments"], json!(["hmrc"]));
+    assert_eq!(born["departments"], json!(["hmrc", "local-council"]));
     let married = tell(&url, json!({ "marriageOrCivilPartnership": { "kind": "MARRIAGE",
         "firstPartnerNino": "JK528194C", "secondPartnerNino": "TW580173B", "date": "2026-09-12" } }), "married-1").await;
     assert_eq!(married["departments"], json!(["hmrc", "dwp"]));
@@ -478,6 +531,18 @@ async fn births_partnerships_and_ceased_businesses_reach_their_departments(backe
     .await;
     assert_eq!(departments.log(Department::Hmrc).await.0, 3);
     assert_eq!(departments.log(Department::Dwp).await.0, 1);
+    assert_eq!(departments.log(Department::LocalCouncil).await.0, 1);
+    let household = graphql(
+        &url,
+        "{ taxpayer(nino: \"JK528194C\") { registeredChildren { givenNames familyName dateOfBirth } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        household["data"]["taxpayer"]["registeredChildren"],
+        json!([{ "givenNames": "Ada", "familyName": "Khan", "dateOfBirth": "2026-10-20" }]),
+        "{household}"
+    );
     assert_eq!(departments.log(Department::CompaniesHouse).await.0, 1);
     let company = graphql(
         &departments.url(Department::CompaniesHouse),

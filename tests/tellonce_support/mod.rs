@@ -215,6 +215,9 @@ impl Departments {
             Department::Dwp => "dwpNotificationLog",
             Department::Dvla => "dvlaNotificationLog",
             Department::PassportOffice => "passportOfficeNotificationLog",
+            Department::LocalCouncil => "localCouncilNotificationLog",
+            Department::VeteransUk => "veteransUkNotificationLog",
+            Department::CivilServicePension => "civilServicePensionNotificationLog",
             Department::BorderForce => panic!("border force keeps no notification log"),
         };
         let body = graphql(

@@ -11,7 +11,8 @@ use crate::identifiers::{parse_driving_licence_number, parse_nino, parse_vehicle
 use crate::lock_records;
 use crate::notification_journal::{NotificationEffect, NotificationRequest};
 use crate::shared_types::{
-    not_in_future, AddressInput, Date, NotificationKind, NotificationLog, NotificationReceipt,
+    death_request, not_in_future, AddressInput, Date, NotificationKind, NotificationLog,
+    NotificationReceipt,
 };
 use async_graphql::futures_util::stream::{self, Stream, StreamExt};
 use async_graphql::{Context, Object, Schema, SimpleObject, Subscription};
@@ -268,15 +269,9 @@ impl Mutation {
         date_of_death: Date,
         idempotency_key: String,
     ) -> async_graphql::Result<NotificationReceipt> {
-        let nino = parse_argument("nino", &nino, parse_nino).for_graphql()?;
-        let date = not_in_future("dateOfDeath", date_of_death).for_graphql()?;
+        let (nino, date, request) = death_request(&nino, date_of_death).for_graphql()?;
         let mut guard = lock_records(store(ctx)?);
         let records = &mut *guard;
-        let request = NotificationRequest {
-            kind: NotificationKind::Death,
-            subject: nino.clone(),
-            details: format!("dateOfDeath={date}"),
-        };
         let (licences, vehicles) = (&mut records.licences, &mut records.vehicles);
         let mut changed = Vec::new();
         let receipt = records

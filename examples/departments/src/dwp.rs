@@ -12,8 +12,8 @@ use crate::identifiers::parse_nino;
 use crate::lock_records;
 use crate::notification_journal::{NotificationEffect, NotificationRequest};
 use crate::shared_types::{
-    not_in_future, partnership_request, Address, AddressInput, Date, NotificationKind,
-    NotificationLog, NotificationReceipt,
+    death_request, not_in_future, partnership_request, Address, AddressInput, Date,
+    NotificationKind, NotificationLog, NotificationReceipt,
 };
 use async_graphql::{Context, EmptySubscription, Object, Schema, SimpleObject};
 use chrono::{NaiveDate, Utc};
@@ -214,15 +214,9 @@ impl Mutation {
         date_of_death: Date,
         idempotency_key: String,
     ) -> async_graphql::Result<NotificationReceipt> {
-        let nino = parse_argument("nino", &nino, parse_nino).for_graphql()?;
-        let date = not_in_future("dateOfDeath", date_of_death).for_graphql()?;
+        let (nino, date, request) = death_request(&nino, date_of_death).for_graphql()?;
         let mut guard = lock_records(store(ctx)?);
         let records = &mut *guard;
-        let request = NotificationRequest {
-            kind: NotificationKind::Death,
-            subject: nino.clone(),
-            details: format!("dateOfDeath={date}"),
-        };
         let (claimants, claims) = (&mut records.claimants, &mut records.claims);
         records
             .journal

@@ -13,12 +13,14 @@
 pub mod agencies;
 pub mod border_force;
 pub mod businesses;
+pub mod civil_service_pension;
 pub mod companies_house;
 pub mod department_error;
 pub mod dvla;
 pub mod dwp;
 pub mod hmrc;
 pub mod hub_identity;
+pub mod local_council;
 pub use tellonce_identifiers as identifiers;
 pub mod notification_journal;
 pub mod passport_office;
@@ -26,6 +28,7 @@ pub mod population;
 mod server;
 pub mod shared_types;
 mod subgraph;
+pub mod veterans_uk;
 
 pub use agencies::{start_agency, Agency};
 pub use hub_identity::{caller, Caller};
@@ -46,15 +49,21 @@ pub enum Department {
     Dvla,
     PassportOffice,
     BorderForce,
+    LocalCouncil,
+    VeteransUk,
+    CivilServicePension,
 }
 
-const ALL: [Department; 6] = [
+const ALL: [Department; 9] = [
     Department::Hmrc,
     Department::CompaniesHouse,
     Department::Dwp,
     Department::Dvla,
     Department::PassportOffice,
     Department::BorderForce,
+    Department::LocalCouncil,
+    Department::VeteransUk,
+    Department::CivilServicePension,
 ];
 
 impl Department {
@@ -72,6 +81,9 @@ impl Department {
             Department::Dvla => "dvla",
             Department::PassportOffice => "passport-office",
             Department::BorderForce => "border-force",
+            Department::LocalCouncil => "local-council",
+            Department::VeteransUk => "veterans-uk",
+            Department::CivilServicePension => "civil-service-pension",
         }
     }
 
@@ -84,6 +96,9 @@ impl Department {
             Department::Dvla => "Driver and Vehicle Licensing Agency",
             Department::PassportOffice => "HM Passport Office",
             Department::BorderForce => "Border Force",
+            Department::LocalCouncil => "Local council",
+            Department::VeteransUk => "Veterans UK",
+            Department::CivilServicePension => "Civil Service Pension Scheme",
         }
     }
 
@@ -102,6 +117,11 @@ impl Department {
             Department::Dvla => dvla::schema().sdl_with_options(options),
             Department::PassportOffice => passport_office::schema().sdl_with_options(options),
             Department::BorderForce => border_force::schema().sdl_with_options(options),
+            Department::LocalCouncil => local_council::schema().sdl_with_options(options),
+            Department::VeteransUk => veterans_uk::schema().sdl_with_options(options),
+            Department::CivilServicePension => {
+                civil_service_pension::schema().sdl_with_options(options)
+            }
         }
     }
 }
@@ -167,6 +187,18 @@ pub async fn start_with(
         Department::BorderForce => {
             server::serve(department, border_force::schema(), listener, options)
         }
+        Department::LocalCouncil => {
+            server::serve(department, local_council::schema(), listener, options)
+        }
+        Department::VeteransUk => {
+            server::serve(department, veterans_uk::schema(), listener, options)
+        }
+        Department::CivilServicePension => server::serve(
+            department,
+            civil_service_pension::schema(),
+            listener,
+            options,
+        ),
     }
 }
 

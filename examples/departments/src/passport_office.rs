@@ -5,11 +5,9 @@ use crate::department_error::{parse_argument, ForGraphql};
 use crate::hub_identity::HubDelivery;
 use crate::identifiers::{parse_nino, parse_passport_number};
 use crate::lock_records;
-use crate::notification_journal::{NotificationEffect, NotificationJournal, NotificationRequest};
+use crate::notification_journal::{NotificationEffect, NotificationJournal};
 use crate::population::{citizens, seed_date};
-use crate::shared_types::{
-    not_in_future, Date, NotificationKind, NotificationLog, NotificationReceipt,
-};
+use crate::shared_types::{death_request, Date, NotificationLog, NotificationReceipt};
 use async_graphql::{Context, EmptySubscription, Enum, Object, Schema, SimpleObject};
 use chrono::{Months, NaiveDate, Utc};
 use std::sync::{Arc, Mutex};
@@ -191,15 +189,9 @@ impl Mutation {
         date_of_death: Date,
         idempotency_key: String,
     ) -> async_graphql::Result<NotificationReceipt> {
-        let nino = parse_argument("nino", &nino, parse_nino).for_graphql()?;
-        let date = not_in_future("dateOfDeath", date_of_death).for_graphql()?;
+        let (nino, date, request) = death_request(&nino, date_of_death).for_graphql()?;
         let mut guard = lock_records(store(ctx)?);
         let records = &mut *guard;
-        let request = NotificationRequest {
-            kind: NotificationKind::Death,
-            subject: nino.clone(),
-            details: format!("dateOfDeath={date}"),
-        };
         let passports = &mut records.passports;
         records
             .journal

@@ -119,6 +119,22 @@ pub fn not_in_future(field: &str, date: Date) -> Result<NaiveDate, DepartmentErr
     Ok(date.0)
 }
 
+/// A death notification's arguments, checked: the National Insurance number
+/// and a date of death that is not in the future, and the journal request for it.
+pub fn death_request(
+    nino: &str,
+    date_of_death: Date,
+) -> Result<(String, NaiveDate, NotificationRequest), DepartmentError> {
+    let nino = parse_argument("nino", nino, parse_nino)?;
+    let date = not_in_future("dateOfDeath", date_of_death)?;
+    let request = NotificationRequest {
+        kind: NotificationKind::Death,
+        subject: nino.clone(),
+        details: format!("dateOfDeath={date}"),
+    };
+    Ok((nino, date, request))
+}
+
 /// A partnership notification's arguments, checked: both partners'
 /// National Insurance numbers and the date, and the journal request for it.
 pub fn partnership_request(

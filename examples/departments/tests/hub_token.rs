@@ -329,6 +329,26 @@ async fn every_receiving_mutation_is_guarded() {
             format!(r#"mutation {{ recordPassportHolderDeath(nino: "{NINO}", dateOfDeath: "2026-01-10", idempotencyKey: "k") {{ outcome }} }}"#),
         ),
         (
+            Department::LocalCouncil,
+            format!(r#"mutation {{ recordResidentDeath(nino: "{NINO}", dateOfDeath: "2026-01-10", idempotencyKey: "k") {{ outcome }} }}"#),
+        ),
+        (
+            Department::LocalCouncil,
+            format!(r#"mutation {{ recordBirthInHousehold(parentNino: "{NINO}", childGivenNames: "Ada", childFamilyName: "Thompson", dateOfBirth: "2026-01-10", idempotencyKey: "k") {{ outcome }} }}"#),
+        ),
+        (
+            Department::LocalCouncil,
+            format!(r#"mutation {{ updateResidentAddress(nino: "{NINO}", address: {address}, idempotencyKey: "k") {{ outcome }} }}"#),
+        ),
+        (
+            Department::VeteransUk,
+            format!(r#"mutation {{ recordVeteranDeath(nino: "{NINO}", dateOfDeath: "2026-01-10", idempotencyKey: "k") {{ outcome }} }}"#),
+        ),
+        (
+            Department::CivilServicePension,
+            format!(r#"mutation {{ recordSchemeMemberDeath(nino: "{NINO}", dateOfDeath: "2026-01-10", idempotencyKey: "k") {{ outcome }} }}"#),
+        ),
+        (
             Department::CompaniesHouse,
             r#"mutation { registerCompany(company: { companyNumber: "14000001", companyName: "New Ltd", companyType: PRIVATE_LIMITED_COMPANY, incorporatedOn: "2026-01-05", registeredOffice: { line1: "1 High Street", town: "Leeds", postcode: "LS1 1AA" }, sicCodes: ["10710"] }, idempotencyKey: "k") { outcome } }"#.to_string(),
         ),

@@ -307,6 +307,21 @@ async fn death_is_applied_once_per_key_by_each_department() {
             "recordPassportHolderDeath",
             "passportOfficeNotificationLog",
         ),
+        (
+            Department::LocalCouncil,
+            "recordResidentDeath",
+            "localCouncilNotificationLog",
+        ),
+        (
+            Department::VeteransUk,
+            "recordVeteranDeath",
+            "veteransUkNotificationLog",
+        ),
+        (
+            Department::CivilServicePension,
+            "recordSchemeMemberDeath",
+            "civilServicePensionNotificationLog",
+        ),
     ];
     for (department, mutation, log) in cases {
         let running = run(department).await;
@@ -416,6 +431,197 @@ async fn death_changes_each_departments_records() {
     for running in [hmrc, dwp, dvla, hmpo] {
         running.stop().await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn death_ends_what_the_council_veterans_uk_and_the_pension_scheme_pay() {
+    let council = run(Department::LocalCouncil).await;
+    let veterans = run(Department::VeteransUk).await;
+    let pensions = run(Department::CivilServicePension).await;
+    let vars = json!({ "nino": "JK528194C", "date": "2026-11-20", "key": "k" });
+    for (running, mutation) in [
+        (&council, "recordResidentDeath"),
+        (&veterans, "recordVeteranDeath"),
+        (&pensions, "recordSchemeMemberDeath"),
+    ] {
+        let receipt = data(running, &DEATH.replace("MUTATION", mutation), vars.clone()).await;
+        assert_eq!(receipt["m"]["outcome"], "APPLIED", "{receipt:#}");
+    }
+    let person = json!([{ "__typename": "Person", "nino": "JK528194C" }]);
+    let records = entities(
+        &council,
+        "fragment Fields on Person { councilTaxAccounts { council status singlePersonDiscount closedOn } electoralRegistration { status removedOn } blueBadge { status } housingBenefitClaim { status endedOn } }",
+        person.clone(),
+    )
+    .await;
+    assert_eq!(
+        records[0],
+        json!({
+            "councilTaxAccounts": [{ "council": "North Yorkshire Council", "status": "EXEMPT_DECEASED_ESTATE", "singlePersonDiscount": true, "closedOn": "2026-11-20" }],
+            "electoralRegistration": { "status": "REMOVED_DECEASED", "removedOn": "2026-11-20" },
+            "blueBadge": { "status": "CANCELLED_HOLDER_DECEASED" },
+            "housingBenefitClaim": { "status": "ENDED_DECEASED", "endedOn": "2026-11-20" },
+        })
+    );
+    let records = entities(
+        &veterans,
+        "fragment Fields on Person { veteranServiceRecord { service pensions { scheme status endedOn } } }",
+        person.clone(),
+    )
+    .await;
+    assert_eq!(
+        records[0]["veteranServiceRecord"],
+        json!({ "service": "BRITISH_ARMY", "pensions": [{ "scheme": "AFPS_75", "status": "ENDED_DECEASED", "endedOn": "2026-11-20" }] })
+    );
+    let records = entities(
+        &pensions,
+        "fragment Fields on Person { civilServicePension { membershipNumber status dateOfDeath } }",
+        person,
+    )
+    .await;
+    assert_eq!(
+        records[0]["civilServicePension"],
+        json!({ "membershipNumber": "CS10473829", "status": "DECEASED", "dateOfDeath": "2026-11-20" })
+    );
+    // Someone who never served, and someone not in the scheme: nothing to do.
+    let vars = json!({ "nino": "NE712348B", "date": "2026-11-20", "key": "k2" });
+    for (running, mutation) in [
+        (&veterans, "recordVeteranDeath"),
+        (&pensions, "recordSchemeMemberDeath"),
+    ] {
+        let receipt = data(running, &DEATH.replace("MUTATION", mutation), vars.clone()).await;
+        assert_eq!(receipt["m"]["outcome"], "NO_MATCHING_RECORD", "{receipt:#}");
+    }
+    let bad = error(
+        &veterans,
+        r#"{ veteranByServiceNumber(serviceNumber: "12-34") { service } }"#,
+        json!({}),
+    )
+    .await;
+    assert_bad_input(&bad, "serviceNumber", "SERVICE_NUMBER_FORMAT");
+    let found = data(
+        &pensions,
+        r#"{ civilServicePensionMember(membershipNumber: "cs20938471") { status employer member { nino } } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        found["civilServicePensionMember"],
+        json!({ "status": "ACTIVE", "employer": "HM Revenue & Customs", "member": { "nino": "SP347102A" } })
+    );
+    for running in [council, veterans, pensions] {
+        running.stop().await.unwrap();
+    }
+}
+
+const MOVE: &str = "mutation($nino: String!, $address: AddressInput!, $key: String!) { updateResidentAddress(nino: $nino, address: $address, movedOn: \"2026-11-01\", idempotencyKey: $key) { outcome effects } }";
+
+const COUNCIL_RECORDS: &str = "fragment Fields on Person { councilTaxAccounts { accountNumber council status band address { postcode } } electoralRegistration { council status } housingBenefitClaim { status dependentChildren } registeredChildren { givenNames dateOfBirth } }";
+
+#[tokio::test]
+async fn the_council_follows_births_and_moves_within_and_out_of_its_area() {
+    let council = run(Department::LocalCouncil).await;
+    let person = json!([{ "__typename": "Person", "nino": "NE712348B" }]);
+
+    // A birth: the child joins the household and Housing Benefit counts one more child.
+    let birth = "mutation($key: String!) { recordBirthInHousehold(parentNino: \"NE712348B\", childGivenNames: \"Anaya\", childFamilyName: \"Sharma\", dateOfBirth: \"2026-10-30\", idempotencyKey: $key) { outcome effects } }";
+    let born = data(&council, birth, json!({ "key": "b1" })).await;
+    assert_eq!(born["recordBirthInHousehold"]["outcome"], "APPLIED");
+    let again = data(&council, birth, json!({ "key": "b2" })).await;
+    assert_eq!(
+        again["recordBirthInHousehold"]["outcome"],
+        "ALREADY_UP_TO_DATE"
+    );
+    let records = entities(&council, COUNCIL_RECORDS, person.clone()).await;
+    assert_eq!(
+        records[0]["housingBenefitClaim"],
+        json!({ "status": "IN_PAYMENT", "dependentChildren": 2 })
+    );
+    assert_eq!(
+        records[0]["registeredChildren"],
+        json!([{ "givenNames": "Anaya", "dateOfBirth": "2026-10-30" }])
+    );
+    let first_account = records[0]["councilTaxAccounts"][0]["accountNumber"].clone();
+
+    // A move within Birmingham: a new account there, still registered, still paid.
+    let within = json!({ "line1": "9 Bristol Road", "town": "Birmingham", "postcode": "B5 7XX" });
+    let moved = data(
+        &council,
+        MOVE,
+        json!({ "nino": "NE712348B", "address": within, "key": "m1" }),
+    )
+    .await;
+    assert_eq!(
+        moved["updateResidentAddress"]["outcome"], "APPLIED",
+        "{moved:#}"
+    );
+    let records = entities(&council, COUNCIL_RECORDS, person.clone()).await;
+    let accounts = &records[0]["councilTaxAccounts"];
+    assert_eq!(accounts[0]["status"], "LIABLE");
+    assert_eq!(accounts[0]["council"], "Birmingham City Council");
+    assert_eq!(accounts[0]["band"], Value::Null);
+    assert_eq!(accounts[1]["accountNumber"], first_account);
+    assert_eq!(accounts[1]["status"], "CLOSED_MOVED_OUT");
+    assert_eq!(records[0]["electoralRegistration"]["status"], "REGISTERED");
+    assert_eq!(records[0]["housingBenefitClaim"]["status"], "IN_PAYMENT");
+
+    // A move to Leeds: Birmingham closes everything it pays, Leeds opens an account.
+    let leeds = json!({ "line1": "2 Park Row", "town": "Leeds", "postcode": "LS1 5HD" });
+    data(
+        &council,
+        MOVE,
+        json!({ "nino": "NE712348B", "address": leeds, "key": "m2" }),
+    )
+    .await;
+    let same = data(
+        &council,
+        MOVE,
+        json!({ "nino": "NE712348B", "address": leeds, "key": "m3" }),
+    )
+    .await;
+    assert_eq!(
+        same["updateResidentAddress"]["outcome"],
+        "ALREADY_UP_TO_DATE"
+    );
+    let records = entities(&council, COUNCIL_RECORDS, person).await;
+    let accounts = records[0]["councilTaxAccounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 3);
+    assert_eq!(accounts[0]["council"], "Leeds City Council");
+    assert_eq!(accounts[0]["status"], "LIABLE");
+    assert_eq!(
+        records[0]["electoralRegistration"],
+        json!({ "council": "Birmingham City Council", "status": "REMOVED_MOVED_OUT" })
+    );
+    assert_eq!(
+        records[0]["housingBenefitClaim"]["status"],
+        "ENDED_MOVED_OUT"
+    );
+    let found = data(
+        &council,
+        &format!(
+            r#"{{ councilTaxAccount(accountNumber: {first_account}) {{ status closedOn }} }}"#
+        ),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        found["councilTaxAccount"],
+        json!({ "status": "CLOSED_MOVED_OUT", "closedOn": "2026-11-01" })
+    );
+
+    // Out of every area served here, for someone unknown: nothing to do.
+    let far = json!({ "line1": "1 Castle Street", "town": "Bangor", "postcode": "LL57 1SG" });
+    let unknown = data(
+        &council,
+        MOVE,
+        json!({ "nino": "AB123456C", "address": far, "key": "m4" }),
+    )
+    .await;
+    assert_eq!(
+        unknown["updateResidentAddress"]["outcome"],
+        "NO_MATCHING_RECORD"
+    );
+    council.stop().await.unwrap();
 }
 
 #[tokio::test]

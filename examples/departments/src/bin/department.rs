@@ -1,7 +1,7 @@
 //! `department <name|all|agencies> [--port N]`: run example department or border agency
 //! subgraphs until Ctrl-C.
 //!
-//! With `all` (the six departments) or `agencies` (the six border agencies), subgraphs listen
+//! With `all` (the nine departments) or `agencies` (the six border agencies), subgraphs listen
 //! on consecutive ports from N (default 4001); a single one listens on N (default 4001). Port
 //! 0 picks free ports. A name that is both a department's and an agency's (`border-force`)
 //! names the department; `agency:border-force` names the agency.
@@ -16,7 +16,7 @@ use tellonce_departments::{
     start_agency, start_with, Agency, Department, DepartmentOptions, RunningDepartment, Subgraph,
 };
 
-const USAGE: &str = "usage: department <name|all|agencies> [--port N] [--hub-jwks URL [--hub-issuer NAME]]\n  departments: hmrc, companies-house, dwp, dvla, passport-office, border-force\n  agencies: agency:border-force, hmrc-customs, apha, plant-health, fsa, port-health";
+const USAGE: &str = "usage: department <name|all|agencies> [--port N] [--hub-jwks URL [--hub-issuer NAME]]\n  departments: hmrc, companies-house, dwp, dvla, passport-office, border-force,\n    local-council, veterans-uk, civil-service-pension\n  agencies: agency:border-force, hmrc-customs, apha, plant-health, fsa, port-health";
 
 struct Options {
     subgraphs: Vec<Subgraph>,
