@@ -216,7 +216,7 @@ async fn two_hubs_share_life_events_through_redis() {
         let seen = life_events(client, "hmrc", EVENTS as usize).await;
         assert_eq!(event_ids(&seen), expected, "once each, in ledger order");
     }
-    let total = i64::from(EVENTS) * 4;
+    let total = i64::from(EVENTS) * departments_told_of_a_death();
     eventually(
         "every notification delivered",
         Duration::from_secs(60),

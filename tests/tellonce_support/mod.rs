@@ -471,6 +471,13 @@ pub fn nino(n: u32) -> String {
     format!("TC{:06}A", n % 1_000_000)
 }
 
+/// How many departments the built-in rules tell of one death.
+pub fn departments_told_of_a_death() -> i64 {
+    include_str!("../../schema/routes/death.toml")
+        .matches("event = \"death\"")
+        .count() as i64
+}
+
 pub fn death(n: u32) -> Value {
     json!({ "death": {
         "nino": nino(n), "givenNames": "Alex", "familyName": "Example", "dateOfDeath": "2026-10-01"
