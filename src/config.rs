@@ -47,6 +47,8 @@ pub struct Config {
     pub graphiql_headers: Option<String>,
     /// How ledger changes reach subscribers, across instances with Redis.
     pub events: crate::events::EventsConfig,
+    /// Metrics and traces.
+    pub telemetry: crate::telemetry::TelemetryConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +88,7 @@ impl Default for Config {
             headers: crate::gateway::headers::HeadersConfig::default(),
             graphiql_headers: None,
             events: crate::events::EventsConfig::default(),
+            telemetry: crate::telemetry::TelemetryConfig::default(),
         }
     }
 }

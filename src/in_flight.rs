@@ -19,17 +19,32 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use futures::future::{BoxFuture, FutureExt, Shared};
 
+use crate::telemetry::measure::{self, Dedup};
+
 type Run<V> = Shared<BoxFuture<'static, V>>;
 
 /// The runs in flight, by key.
 pub struct InFlight<K, V> {
     runs: Mutex<HashMap<K, Run<V>, ahash::RandomState>>,
+    /// Which deduplication's metrics count the runs led and joined.
+    counted: Option<Dedup>,
 }
 
 impl<K, V> Default for InFlight<K, V> {
     fn default() -> Self {
         InFlight {
             runs: Mutex::new(HashMap::default()),
+            counted: None,
+        }
+    }
+}
+
+impl<K, V> InFlight<K, V> {
+    /// Runs counted in the `tellonce_dedup_total` metric as `which`.
+    pub fn counted_as(which: Dedup) -> Self {
+        InFlight {
+            runs: Mutex::new(HashMap::default()),
+            counted: Some(which),
         }
     }
 }
@@ -45,12 +60,18 @@ where
     where
         F: Future<Output = V> + Send + 'static,
     {
-        let run = {
+        let (run, joined) = {
             let mut runs = self.lock();
-            runs.entry(key.clone())
+            let joined = runs.contains_key(&key);
+            let run = runs
+                .entry(key.clone())
                 .or_insert_with(|| work.boxed().shared())
-                .clone()
+                .clone();
+            (run, joined)
         };
+        if let Some(which) = self.counted {
+            measure::dedup(which, joined);
+        }
         let _retire = Retire {
             in_flight: self,
             key,

@@ -19,4 +19,5 @@ pub mod in_flight;
 pub mod ledger;
 pub mod server;
 pub mod store;
+pub mod telemetry;
 pub mod tellonce;

@@ -13,6 +13,7 @@ use tellonce::gateway::compose::compose_subgraphs;
 use tellonce::gateway::reload::subgraph_source;
 use tellonce::gateway::Supergraph;
 use tellonce::ledger::cli::{self as ledger_cli, KeygenArgs, LedgerCommand};
+use tellonce::telemetry::{init_logging, LogFormat};
 
 /// mimalloc: the hub allocates many short-lived buffers per request (JSON
 /// values, subgraph bodies) from many threads, where it beats the system
@@ -24,6 +25,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(name = "tellonce", version, about)]
 struct Cli {
+    /// How log lines are written to standard error.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "TELLONCE_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -111,8 +121,8 @@ struct ServeArgs {
 const EXIT_BAD_INPUT: u8 = 2;
 
 fn main() -> ExitCode {
-    init_tracing();
     let cli = Cli::parse();
+    init_logging(cli.log_format);
     // The ledger commands are synchronous and run without the async runtime.
     let ledger_outcome = match &cli.command {
         Command::Keygen(args) => Some(ledger_cli::run_keygen(args).map(|()| 0)),
@@ -167,15 +177,6 @@ fn error_chain(error: &anyhow::Error) -> String {
         }
     }
     message
-}
-
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,actix_server=warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -177,6 +177,9 @@ pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
 
 /// As [`start`], on a listener the caller bound (tests bind port 0).
 pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningHub, StartError> {
+    if config.telemetry.metrics {
+        crate::telemetry::install_metrics();
+    }
     let ledger = open_ledger(config).await?;
     let identity_path = config
         .auth
@@ -279,6 +282,10 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
         graphiql: config.graphiql_headers.clone(),
         subscription_limits: Default::default(),
         sse_streams: Default::default(),
+        metrics_path: config
+            .telemetry
+            .metrics
+            .then(|| config.telemetry.metrics_path.clone()),
     });
     let server = HttpServer::new(move || {
         let state = state.clone();

@@ -28,6 +28,7 @@ use super::response::{to_json, GraphQLError, GraphQLResponse, ResponseBody};
 use super::supergraph::Supergraph;
 use super::transport::SubgraphTransport;
 use crate::error_code::ErrorCode;
+use crate::telemetry::measure::{self, RequestOutcome};
 
 /// How a gateway reaches its subgraphs.
 #[derive(Clone)]
@@ -224,16 +225,32 @@ impl Gateway {
         context: &RequestContext,
     ) -> Result<Executed, GraphQLResponse> {
         let deadline = Duration::from_millis(context.limits.request_timeout_ms);
-        match tokio::time::timeout(deadline, self.run(request, context)).await {
-            Ok(result) => result,
-            Err(_) => Err(GraphQLResponse::request_error(GraphQLError::new(
-                format!(
-                    "the request took longer than {} ms (limit request_timeout_ms)",
-                    context.limits.request_timeout_ms
+        let started = std::time::Instant::now();
+        let mut kind = None;
+        let (result, outcome) =
+            match tokio::time::timeout(deadline, self.run(request, context, &mut kind)).await {
+                Ok(Ok(executed)) => {
+                    let outcome = if executed.errors.is_empty() {
+                        RequestOutcome::Ok
+                    } else {
+                        RequestOutcome::Errors
+                    };
+                    (Ok(executed), outcome)
+                }
+                Ok(Err(refused)) => (Err(refused), RequestOutcome::Refused),
+                Err(_) => (
+                    Err(GraphQLResponse::request_error(GraphQLError::new(
+                        format!(
+                            "the request took longer than {} ms (limit request_timeout_ms)",
+                            context.limits.request_timeout_ms
+                        ),
+                        ErrorCode::Timeout,
+                    ))),
+                    RequestOutcome::Timeout,
                 ),
-                ErrorCode::Timeout,
-            ))),
-        }
+            };
+        measure::request(kind, outcome, started.elapsed());
+        result
     }
 
     /// Prepares a request, applies the authorization rules and coerces its
@@ -311,8 +328,10 @@ impl Gateway {
         &self,
         request: GraphQLRequest,
         context: &RequestContext,
+        kind: &mut Option<OperationKind>,
     ) -> Result<Executed, GraphQLResponse> {
         let admitted = self.admit(&request, context).await?;
+        *kind = Some(admitted.prepared.kind);
         if admitted.prepared.kind == OperationKind::Subscription {
             return Err(GraphQLResponse::request_error(GraphQLError::new(
                 "Subscriptions are served over WebSocket, Server-Sent Events or multipart \

@@ -57,6 +57,7 @@ impl SubgraphHealth {
 
     /// A call failed at the transport level.
     pub fn record_failure(&self, name: &str, error: &str) {
+        tracing::warn!(subgraph = name, error, "subgraph call failed");
         if let Some(entry) = self.entries.get(name) {
             entry.healthy.store(false, Ordering::Relaxed);
             let mut last = entry.last_error.lock().unwrap_or_else(|p| p.into_inner());

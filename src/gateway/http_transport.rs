@@ -9,6 +9,7 @@ use futures::future::BoxFuture;
 use reqwest::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 
 use super::transport::{SubgraphEvents, SubgraphRequest, SubgraphTransport, TransportError};
+use crate::telemetry::measure::{self, SubgraphOutcome};
 
 const ACCEPT_VALUE: &str = "application/graphql-response+json, application/json";
 
@@ -106,22 +107,34 @@ impl HttpTransport {
                 }
             }
         };
-        let response = builder
-            .body(request.body)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(unavailable)?;
-        if status.is_success() {
-            Ok(body)
-        } else {
-            Err(TransportError::Status {
-                subgraph: self.name.clone(),
-                status: status.as_u16(),
-                body,
-            })
+        let started = std::time::Instant::now();
+        let sent = async {
+            let response = builder
+                .body(request.body)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let status = response.status();
+            let body = response.bytes().await.map_err(unavailable)?;
+            if status.is_success() {
+                Ok(body)
+            } else {
+                Err(TransportError::Status {
+                    subgraph: self.name.clone(),
+                    status: status.as_u16(),
+                    body,
+                })
+            }
         }
+        .await;
+        let outcome = match &sent {
+            Ok(_) => SubgraphOutcome::Ok,
+            Err(TransportError::Timeout { .. }) => SubgraphOutcome::Timeout,
+            Err(TransportError::Status { .. }) => SubgraphOutcome::HttpError,
+            Err(_) => SubgraphOutcome::Unavailable,
+        };
+        measure::subgraph_call(&self.name, outcome, started.elapsed());
+        sent
     }
 }
 

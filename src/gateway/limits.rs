@@ -203,6 +203,7 @@ impl LimitError {
     pub fn to_graphql(&self) -> GraphQLError {
         let mut error = GraphQLError::new(self.to_string(), self.code());
         if let Some(limit) = self.limit() {
+            crate::telemetry::measure::refused(limit);
             error.extensions.insert("limit".into(), Json::from(limit));
         }
         if let Some(max) = self.max() {

@@ -38,7 +38,7 @@ pub struct OutboundDedup<A> {
 impl<A> Default for OutboundDedup<A> {
     fn default() -> Self {
         OutboundDedup {
-            calls: InFlight::default(),
+            calls: InFlight::counted_as(crate::telemetry::measure::Dedup::Outbound),
         }
     }
 }

@@ -32,6 +32,7 @@ use super::response::{GraphQLError, Location};
 use super::shape::{compile, SelectionShape};
 use super::supergraph::Supergraph;
 use crate::error_code::ErrorCode;
+use crate::telemetry::measure::{self, Cache};
 
 /// An operation ready to execute with any variables.
 pub struct PreparedOperation {
@@ -133,10 +134,11 @@ pub fn cached(
         operation_name,
         internal,
     );
-    let hit = supergraph.plan_cache.documents.get(&key)?;
-    if hit.source != query || hit.requested_name.as_deref() != operation_name {
-        return None;
-    }
+    let hit = supergraph.plan_cache.documents.get(&key);
+    let hit =
+        hit.filter(|hit| hit.source == query && hit.requested_name.as_deref() == operation_name);
+    measure::cache_lookup(Cache::Document, hit.is_some());
+    let hit = hit?;
     Some(match hit.measure.check(limits) {
         Ok(()) => Ok(hit),
         Err(error) => Err(vec![error.to_graphql()]),
@@ -207,7 +209,9 @@ pub async fn prepare_off_thread(
             )])
         }
     };
+    let span = tracing::Span::current();
     let task = tokio::task::spawn_blocking(move || {
+        let _in_request = span.enter();
         let _permit = permit;
         prepare(&supergraph, &query, name.as_deref(), &task_limits, internal)
     });
@@ -355,7 +359,9 @@ fn plan(
         )]
     })?;
     let key = (normalized.operation.hash(), name.map(str::to_string));
-    if let Some(hit) = supergraph.plan_cache.plans.get(&key) {
+    let hit = supergraph.plan_cache.plans.get(&key);
+    measure::cache_lookup(Cache::Plan, hit.is_some());
+    if let Some(hit) = hit {
         return Ok(hit);
     }
     let planned = catch_unwind(AssertUnwindSafe(|| {

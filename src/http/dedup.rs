@@ -54,7 +54,7 @@ impl InboundDedup {
     /// Shared executions run as tasks of `runtime`.
     pub fn on_runtime(runtime: tokio::runtime::Handle) -> Self {
         InboundDedup {
-            executions: InFlight::default(),
+            executions: InFlight::counted_as(crate::telemetry::measure::Dedup::Inbound),
             runtime,
         }
     }
@@ -67,9 +67,17 @@ impl InboundDedup {
         F: Future<Output = SharedReply> + Send + 'static,
     {
         let runtime = self.runtime.clone();
+        // Logged in the span of the request that leads the run.
+        let span = tracing::Span::current();
         // Spawned on first poll: a request that joins a run in flight drops
         // this future unpolled.
-        let task = async move { runtime.spawn(execute).await.ok().map(Arc::new) };
+        let task = async move {
+            runtime
+                .spawn(tracing::Instrument::instrument(execute, span))
+                .await
+                .ok()
+                .map(Arc::new)
+        };
         self.executions.run(key, task).await
     }
 }

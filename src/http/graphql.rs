@@ -22,9 +22,27 @@ use crate::gateway::{
     RequestContext, ResponseBody,
 };
 use futures::StreamExt;
+use tracing::Instrument;
+
+/// The span every log line of one request is written in; its `request_id`
+/// is filled in once the request's context exists
+/// ([`HttpState::context_for_credential`]).
+pub(super) fn request_span() -> tracing::Span {
+    tracing::info_span!("request", request_id = tracing::field::Empty)
+}
 
 /// POST /graphql
 pub async fn post(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<HttpState>,
+) -> HttpResponse {
+    post_in_span(request, payload, state)
+        .instrument(request_span())
+        .await
+}
+
+async fn post_in_span(
     request: HttpRequest,
     payload: web::Payload,
     state: web::Data<HttpState>,
@@ -171,11 +189,14 @@ pub(super) async fn read_body(
     mut payload: web::Payload,
     max: usize,
 ) -> Result<Bytes, Refusal> {
-    let too_large = || Refusal {
-        status: StatusCode::PAYLOAD_TOO_LARGE,
-        message: format!("the request body is larger than {max} bytes (limit max_body_bytes)"),
-        code: ErrorCode::BadUserInput,
-        headers: Vec::new(),
+    let too_large = || {
+        crate::telemetry::measure::refused("max_body_bytes");
+        Refusal {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            message: format!("the request body is larger than {max} bytes (limit max_body_bytes)"),
+            code: ErrorCode::BadUserInput,
+            headers: Vec::new(),
+        }
     };
     let declared = request
         .headers()
@@ -305,6 +326,16 @@ fn count_batch_items(body: &[u8], stop: u64) -> u64 {
 
 /// GET /graphql: queries in the URL, or GraphiQL for a browser.
 pub async fn get(
+    request: HttpRequest,
+    params: web::Query<HashMap<String, String>>,
+    state: web::Data<HttpState>,
+) -> HttpResponse {
+    get_in_span(request, params, state)
+        .instrument(request_span())
+        .await
+}
+
+async fn get_in_span(
     request: HttpRequest,
     params: web::Query<HashMap<String, String>>,
     state: web::Data<HttpState>,

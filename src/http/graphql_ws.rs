@@ -369,6 +369,7 @@ impl Connection {
         let protocol = self.protocol;
         let refused = |errors: Vec<GraphQLError>| refusal(protocol, &id, errors);
         if self.operations.len() >= MAX_PER_CONNECTION {
+            crate::telemetry::measure::refused("subscriptions_per_connection");
             return self
                 .send(refused(vec![GraphQLError::new(
                     format!(
@@ -378,7 +379,11 @@ impl Connection {
                 )]))
                 .await;
         }
-        let Some(place) = self.state.subscription_limits.take(&context.principal.id) else {
+        let Some(place) = self
+            .state
+            .subscription_limits
+            .take(&context.principal.id, "websocket")
+        else {
             let limit = self.state.subscription_limits.limit();
             return self
                 .send(refused(vec![GraphQLError::new(

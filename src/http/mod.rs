@@ -1,7 +1,7 @@
 //! The actix-web application: `/graphql` (POST and GET, GraphQL over HTTP;
 //! WebSocket, Server-Sent Events and multipart HTTP for subscriptions),
 //! `/graphql/stream` (graphql-sse), GraphiQL for browsers, `/health`,
-//! `/ready` and the ledger's `/ledger/checkpoint`.
+//! `/ready`, Prometheus `/metrics` and the ledger's `/ledger/checkpoint`.
 
 // Request errors travel on the cold path; boxing them would only add noise.
 #![allow(clippy::result_large_err)]
@@ -12,6 +12,7 @@ mod graphql;
 mod graphql_ws;
 pub mod ledger;
 mod media;
+mod metrics;
 mod multipart;
 mod sse;
 mod subscription_limits;
@@ -59,6 +60,8 @@ pub struct HttpState {
     pub subscription_limits: Arc<SubscriptionLimits>,
     /// graphql-sse single connection mode: the streams reserved or open.
     pub sse_streams: Arc<SseStreams>,
+    /// Where Prometheus metrics are served; `None`: not served.
+    pub metrics_path: Option<String>,
 }
 
 impl HttpState {
@@ -126,6 +129,7 @@ impl HttpState {
         if let Err(error) = self.rate_limiter.check(&key, anonymous).await {
             return Err(match error {
                 RateLimitError::Limited(refusal) => {
+                    crate::telemetry::measure::refused("rate_limit");
                     let seconds = refusal.retry_after.as_secs_f64().ceil().max(1.0) as u64;
                     Refusal {
                         status: StatusCode::TOO_MANY_REQUESTS,
@@ -145,7 +149,9 @@ impl HttpState {
                 }
             });
         }
-        Ok(RequestContext::new(principal, self.limits.clone()))
+        let context = RequestContext::new(principal, self.limits.clone());
+        tracing::Span::current().record("request_id", &*context.request_id);
+        Ok(context)
     }
 
     /// Fills in a persisted document's text, or refuses the request.
@@ -192,6 +198,9 @@ fn auth_refusal(error: AuthError) -> Refusal {
 
 /// Registers every route of the hub on an actix-web app.
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<HttpState>) {
+    if let Some(path) = &state.metrics_path {
+        cfg.route(path, web::get().to(metrics::get));
+    }
     cfg.app_data(web::Data::new(state.ledger.clone()))
         .configure(ledger::configure)
         .app_data(state)

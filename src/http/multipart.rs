@@ -50,7 +50,7 @@ pub async fn subscription(
     context: RequestContext,
     media: ResponseMedia,
 ) -> HttpResponse {
-    let place = match take_place(state, &context, media) {
+    let place = match take_place(state, &context, media, "multipart") {
         Ok(place) => place,
         Err(refused) => return refused,
     };

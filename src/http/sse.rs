@@ -183,10 +183,11 @@ pub(super) fn take_place(
     state: &HttpState,
     context: &RequestContext,
     media: ResponseMedia,
+    transport: &'static str,
 ) -> Result<SubscriptionPlace, HttpResponse> {
     state
         .subscription_limits
-        .take(&context.principal.id)
+        .take(&context.principal.id, transport)
         .ok_or_else(|| {
             let limit = state.subscription_limits.limit();
             reply_error(
@@ -212,7 +213,7 @@ pub async fn distinct(
     context: RequestContext,
     media: ResponseMedia,
 ) -> HttpResponse {
-    let place = match take_place(state, &context, media) {
+    let place = match take_place(state, &context, media, "sse") {
         Ok(place) => place,
         Err(refused) => return refused,
     };
@@ -429,7 +430,7 @@ pub async fn operate(
     if let Err(error) = state.sse_streams.may_start(&token, &principal, &id) {
         return error.reply(media);
     }
-    let place = match take_place(&state, &context, media) {
+    let place = match take_place(&state, &context, media, "sse") {
         Ok(place) => place,
         Err(refused) => return refused,
     };

@@ -32,21 +32,29 @@ impl Default for SubscriptionLimits {
 pub struct SubscriptionPlace {
     limits: Arc<SubscriptionLimits>,
     principal: String,
+    /// Counted in the open-subscriptions metric while the place is held.
+    _open: crate::telemetry::measure::OpenSubscription,
 }
 
 impl SubscriptionLimits {
-    /// Takes a place for `principal`, or `None` when it has as many open as
-    /// it may.
-    pub fn take(self: &Arc<Self>, principal: &str) -> Option<SubscriptionPlace> {
+    /// Takes a place for `principal` on `transport` (`websocket`, `sse`,
+    /// `multipart`), or `None` when it has as many open as it may.
+    pub fn take(
+        self: &Arc<Self>,
+        principal: &str,
+        transport: &'static str,
+    ) -> Option<SubscriptionPlace> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let count = open.entry(principal.to_string()).or_insert(0);
         if *count >= self.per_principal {
+            crate::telemetry::measure::refused("subscriptions_per_principal");
             return None;
         }
         *count += 1;
         Some(SubscriptionPlace {
             limits: self.clone(),
             principal: principal.to_string(),
+            _open: crate::telemetry::measure::subscription_opened(transport),
         })
     }
 

@@ -13,9 +13,10 @@ use serde_json::{Map, Value as Json};
 
 use super::outbox::{self, AttemptResult, Outcome};
 use super::tables::OutboxRow;
-use super::{TellOnce, TellOnceConfig};
+use super::{TellOnce, TellOnceConfig, TellOnceError};
 use crate::gateway::{GraphQLRequest, GraphQLResponse};
 use crate::store::Backend;
+use crate::telemetry::measure::{self, DeliveryOutcome};
 
 /// Error codes a retry cannot fix: the department refuses the request itself.
 const PERMANENT_CODES: &[&str] = &[
@@ -149,12 +150,21 @@ async fn run_worker(tellonce: Arc<TellOnce>) {
             let tellonce = tellonce.clone();
             tokio::task::spawn_blocking(move || {
                 let mut conn = tellonce.ledger.store().get()?;
-                outbox::record_outcomes(
+                let recorded = outbox::record_outcomes(
                     &mut conn,
                     &tellonce.ledger,
                     &results,
                     tellonce.config.keeps_delivered_data(),
-                )
+                )?;
+                for result in &results {
+                    let outcome = match result.outcome {
+                        Outcome::Delivered => DeliveryOutcome::Delivered,
+                        Outcome::Failed { .. } => DeliveryOutcome::Retried,
+                        Outcome::DeadLettered { .. } => DeliveryOutcome::DeadLettered,
+                    };
+                    measure::delivery(&result.row.department, outcome);
+                }
+                Ok::<_, TellOnceError>(recorded)
             })
             .await
         };

@@ -352,3 +352,39 @@ pub fn acknowledge(
         Ok(row)
     })
 }
+
+/// The notifications one department has yet to take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxDepth {
+    pub department: String,
+    /// Waiting for delivery, or for a pulling department's acknowledgement.
+    pub waiting: i64,
+    /// When the oldest of them was told to the hub.
+    pub oldest_received_micros: Option<i64>,
+}
+
+/// The waiting notifications of every department that has any.
+pub fn depth_by_department(conn: &mut AnyConnection) -> Result<Vec<OutboxDepth>, TellOnceError> {
+    use super::tables::tellonce_events;
+    use diesel::dsl::{count_star, min};
+    let rows: Vec<(String, i64, Option<i64>)> = tellonce_outbox::table
+        .inner_join(tellonce_events::table)
+        .filter(tellonce_outbox::status.eq_any([status::PENDING, status::AWAITING_ACKNOWLEDGEMENT]))
+        .group_by(tellonce_outbox::department)
+        .select((
+            tellonce_outbox::department,
+            count_star(),
+            min(tellonce_events::received_micros),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(department, waiting, oldest_received_micros)| OutboxDepth {
+                department,
+                waiting,
+                oldest_received_micros,
+            },
+        )
+        .collect())
+}

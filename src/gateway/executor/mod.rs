@@ -151,6 +151,9 @@ fn answer_of(
     match parse_response(&bytes) {
         Some(parsed) => {
             health.record_success(subgraph);
+            if let Some(errors) = parsed.errors.as_ref().filter(|e| !e.is_empty()) {
+                crate::telemetry::measure::subgraph_errors(subgraph, errors.len());
+            }
             Ok(parsed)
         }
         None => {

@@ -1,0 +1,177 @@
+//! Every metric the hub records as things happen, by name, with its labels.
+//! Gauges that are cheaper to read than to track (outbox depth, ledger
+//! size, cache sizes) are read at scrape time instead (see `exporter`).
+
+use std::time::Duration;
+
+use metrics::{counter, gauge, histogram};
+
+use crate::gateway::OperationKind;
+
+/// What became of a client request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestOutcome {
+    /// Data and no errors.
+    Ok,
+    /// Executed, with errors beside the data.
+    Errors,
+    /// Refused before execution (parse, validation, limits, authorization).
+    Refused,
+    /// Over the request timeout.
+    Timeout,
+}
+
+impl RequestOutcome {
+    fn label(self) -> &'static str {
+        match self {
+            RequestOutcome::Ok => "ok",
+            RequestOutcome::Errors => "errors",
+            RequestOutcome::Refused => "refused",
+            RequestOutcome::Timeout => "timeout",
+        }
+    }
+}
+
+fn operation_label(kind: Option<OperationKind>) -> &'static str {
+    match kind {
+        Some(OperationKind::Query) => "query",
+        Some(OperationKind::Mutation) => "mutation",
+        Some(OperationKind::Subscription) => "subscription",
+        None => "unknown",
+    }
+}
+
+/// One GraphQL request through the gateway (`kind` is `None` when it was
+/// refused before its operation was known).
+pub fn request(kind: Option<OperationKind>, outcome: RequestOutcome, elapsed: Duration) {
+    let operation = operation_label(kind);
+    counter!("tellonce_requests_total", "operation_type" => operation, "outcome" => outcome.label())
+        .increment(1);
+    histogram!("tellonce_request_duration_seconds", "operation_type" => operation)
+        .record(elapsed.as_secs_f64());
+}
+
+/// What became of one call to a subgraph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubgraphOutcome {
+    Ok,
+    /// Answered with an HTTP error status.
+    HttpError,
+    /// Could not be reached.
+    Unavailable,
+    Timeout,
+}
+
+impl SubgraphOutcome {
+    fn label(self) -> &'static str {
+        match self {
+            SubgraphOutcome::Ok => "ok",
+            SubgraphOutcome::HttpError => "http_error",
+            SubgraphOutcome::Unavailable => "unavailable",
+            SubgraphOutcome::Timeout => "timeout",
+        }
+    }
+}
+
+/// One HTTP call to a subgraph.
+pub fn subgraph_call(subgraph: &str, outcome: SubgraphOutcome, elapsed: Duration) {
+    counter!("tellonce_subgraph_requests_total", "subgraph" => subgraph.to_owned(), "outcome" => outcome.label())
+        .increment(1);
+    histogram!("tellonce_subgraph_request_duration_seconds", "subgraph" => subgraph.to_owned())
+        .record(elapsed.as_secs_f64());
+}
+
+/// A subgraph answered with GraphQL errors in its response.
+pub fn subgraph_errors(subgraph: &str, errors: usize) {
+    counter!("tellonce_subgraph_errors_total", "subgraph" => subgraph.to_owned())
+        .increment(errors as u64);
+}
+
+/// Which of the supergraph's caches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cache {
+    /// Prepared documents, by text.
+    Document,
+    /// Query plans, by normalized operation.
+    Plan,
+}
+
+impl Cache {
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Cache::Document => "document",
+            Cache::Plan => "plan",
+        }
+    }
+}
+
+/// A lookup in one of the supergraph's caches.
+pub fn cache_lookup(cache: Cache, hit: bool) {
+    counter!("tellonce_cache_lookups_total", "cache" => cache.label(), "result" => if hit { "hit" } else { "miss" })
+        .increment(1);
+}
+
+/// Which deduplication shared work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dedup {
+    /// Identical client queries in flight.
+    Inbound,
+    /// Identical subgraph requests in flight.
+    Outbound,
+}
+
+/// Work started (`shared` false) or joined (`shared` true) under one
+/// deduplication: the share is joined over all.
+pub fn dedup(which: Dedup, shared: bool) {
+    let direction = match which {
+        Dedup::Inbound => "inbound",
+        Dedup::Outbound => "outbound",
+    };
+    counter!("tellonce_dedup_total", "direction" => direction, "result" => if shared { "joined" } else { "led" })
+        .increment(1);
+}
+
+/// What became of one attempt to tell a department.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Delivered,
+    /// Failed; tried again later.
+    Retried,
+    DeadLettered,
+}
+
+/// One delivery attempt to `department`.
+pub fn delivery(department: &str, outcome: DeliveryOutcome) {
+    let outcome = match outcome {
+        DeliveryOutcome::Delivered => "delivered",
+        DeliveryOutcome::Retried => "retried",
+        DeliveryOutcome::DeadLettered => "dead_lettered",
+    };
+    counter!("tellonce_deliveries_total", "department" => department.to_owned(), "outcome" => outcome)
+        .increment(1);
+}
+
+/// A request refused for going over `limit` (its configuration name, e.g.
+/// `max_depth`, `rate_limit`, `max_body_bytes`).
+pub fn refused(limit: &'static str) {
+    counter!("tellonce_refused_requests_total", "limit" => limit).increment(1);
+}
+
+/// An operation opened over a streaming transport; the count falls when
+/// the returned value is dropped.
+pub fn subscription_opened(transport: &'static str) -> OpenSubscription {
+    gauge!("tellonce_subscriptions_open", "transport" => transport).increment(1.0);
+    OpenSubscription { transport }
+}
+
+/// One open subscription, counted in `tellonce_subscriptions_open` while it lives.
+#[derive(Debug)]
+pub struct OpenSubscription {
+    transport: &'static str,
+}
+
+impl Drop for OpenSubscription {
+    fn drop(&mut self) {
+        gauge!("tellonce_subscriptions_open", "transport" => self.transport).decrement(1.0);
+    }
+}

@@ -1,0 +1,16 @@
+//! What the hub tells the people running it: Prometheus metrics (every
+//! `tellonce_*` name is in [`measure`]) and its logs (plain text on a
+//! terminal, without colour codes elsewhere, or JSON lines).
+//!
+//! Metrics go to one process-wide recorder, installed on first use: every
+//! hub in a process (tests start several) reports into it, and `/metrics`
+//! renders it with the gauges read at scrape time added.
+
+mod config;
+mod exporter;
+mod logs;
+pub mod measure;
+
+pub use config::TelemetryConfig;
+pub use exporter::{install_metrics, render_metrics, ScrapeSources};
+pub use logs::{init_logging, LogFormat};
