@@ -7,13 +7,13 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::gateway::config::{GatewayConfig, SubgraphConfig};
 pub use crate::ledger::config::LedgerConfig;
 
 /// The whole hub configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address the HTTP server binds.
@@ -189,6 +189,14 @@ impl Config {
         Ok(())
     }
 
+    /// The configuration as TOML, every option with its value in force;
+    /// passwords in URLs and values of secret-looking keys are masked.
+    pub fn effective_toml(&self) -> Result<String, toml::ser::Error> {
+        let mut value = toml::Value::try_from(self)?;
+        mask_secrets(&mut value, "");
+        toml::to_string_pretty(&value)
+    }
+
     /// Opens the configured ledger (see [`crate::ledger::Ledger::open`]).
     pub fn open_ledger(&self) -> Result<crate::ledger::Ledger, crate::ledger::LedgerError> {
         crate::ledger::Ledger::open(&self.ledger, &self.database_url(), &self.data_dir)
@@ -204,5 +212,60 @@ impl Config {
                 .to_string_lossy()
                 .into_owned(),
         }
+    }
+}
+
+/// What stands in for a secret in printed configuration.
+const MASK: &str = "********";
+
+fn mask_secrets(value: &mut toml::Value, key: &str) {
+    match value {
+        toml::Value::String(text) => {
+            let secret = ["password", "secret", "token"]
+                .iter()
+                .any(|word| key.contains(word))
+                && !key.ends_with("_file");
+            if secret {
+                *text = MASK.into();
+            } else if let Some(masked) = url_without_password(text) {
+                *text = masked;
+            }
+        }
+        toml::Value::Array(items) => items.iter_mut().for_each(|item| mask_secrets(item, key)),
+        toml::Value::Table(table) => table
+            .iter_mut()
+            .for_each(|(key, item)| mask_secrets(item, key)),
+        _ => {}
+    }
+}
+
+/// `scheme://user:password@host…` with the password masked, if it has one.
+fn url_without_password(text: &str) -> Option<String> {
+    let (scheme, rest) = text.split_once("://")?;
+    let (userinfo, host) = rest.split_once('@')?;
+    if host.contains('/') && userinfo.contains('/') {
+        return None;
+    }
+    let (user, _password) = userinfo.split_once(':')?;
+    Some(format!("{scheme}://{user}:{MASK}@{host}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_urls_and_secret_keys_are_masked() {
+        assert_eq!(
+            url_without_password("postgres://hub:s3cret@db:5432/tellonce").as_deref(),
+            Some("postgres://hub:********@db:5432/tellonce")
+        );
+        assert_eq!(url_without_password("redis://127.0.0.1:6379"), None);
+        assert_eq!(url_without_password("postgres://hub@db/tellonce"), None);
+        let mut config = Config::default();
+        config.database_url = Some("postgres://hub:s3cret@db/tellonce".into());
+        let printed = config.effective_toml().expect("serializes");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(printed.contains("listen = \"127.0.0.1:4000\""), "{printed}");
     }
 }

@@ -96,11 +96,26 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Check a configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Check the border agencies and places files the configuration names
     /// (the built-in ones by default) and list the agencies.
     Agencies {
         #[command(flatten)]
         config: ConfigArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate FILE (unknown keys and bad values are named with their
+    /// line) and the files it names (routing rules, border agencies and
+    /// places), then print the configuration in force, with the TELLONCE_*
+    /// environment overrides applied and passwords masked.
+    Check {
+        /// The configuration file (TOML).
+        file: PathBuf,
     },
 }
 
@@ -189,6 +204,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .map(|()| ExitCode::SUCCESS)
             .context("the demo stopped"),
         Command::Agencies { config } => agencies(&config.load()?),
+        Command::Config(ConfigCommand::Check { file }) => check_config(&file),
         Command::Trail { subject, config } => data_trail(config.load()?, &subject).await,
         Command::Erase {
             subject,
@@ -254,6 +270,21 @@ async fn data_trail(config: tellonce::config::Config, subject: &str) -> anyhow::
     })
     .await??;
     println!("{}", serde_json::to_string_pretty(&document)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_config(file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let config = Config::load(Some(file))?;
+    if let Some(dir) = &config.tellonce.routes_dir {
+        tellonce::tellonce::routes::load_rules(dir)
+            .with_context(|| format!("[tellonce] routes_dir = {}", dir.display()))?;
+    }
+    tellonce::border::load_data(&config.border).context("[border]")?;
+    let printed = config
+        .effective_toml()
+        .context("cannot print the configuration")?;
+    print!("{printed}");
+    eprintln!("{}: the configuration is valid", file.display());
     Ok(ExitCode::SUCCESS)
 }
 

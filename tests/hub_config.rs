@@ -119,3 +119,122 @@ async fn a_per_subgraph_timeout_overrides_the_default() {
     );
     hub.stop().await;
 }
+
+/// Every key of `value` as a dotted path; an empty table or array is a key
+/// of its own (the example shows its shape in a comment).
+fn keys(value: &toml::Value, prefix: &str, into: &mut Vec<String>) {
+    if let toml::Value::Table(table) = value {
+        for (key, item) in table {
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            match item {
+                toml::Value::Table(inner) if !inner.is_empty() => keys(item, &path, into),
+                _ => into.push(path),
+            }
+        }
+    }
+}
+
+const EXAMPLE: &str = include_str!("../tellonce.example.toml");
+
+#[test]
+fn the_example_file_lists_every_option_at_its_default() {
+    let example: Config = toml::from_str(EXAMPLE).expect("the example file loads");
+    let default = Config::default();
+    assert_eq!(
+        example.effective_toml().unwrap(),
+        default.effective_toml().unwrap(),
+        "every value in the example is the default"
+    );
+    let mut wanted = Vec::new();
+    keys(&toml::Value::try_from(&default).unwrap(), "", &mut wanted);
+    let mut listed = Vec::new();
+    keys(
+        &toml::from_str::<toml::Value>(EXAMPLE).unwrap(),
+        "",
+        &mut listed,
+    );
+    let missing: Vec<_> = wanted.iter().filter(|k| !listed.contains(k)).collect();
+    assert!(
+        missing.is_empty(),
+        "options missing from the example: {missing:?}"
+    );
+}
+
+fn config_check(file: &std::path::Path, env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tellonce"));
+    command.args(["config", "check"]).arg(file);
+    for name in [
+        "TELLONCE_LISTEN",
+        "TELLONCE_DATABASE_URL",
+        "TELLONCE_DATA_DIR",
+    ] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    command.output().expect("run tellonce config check")
+}
+
+#[test]
+fn config_check_names_bad_keys_and_values_with_their_line_and_prints_what_is_in_force() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("tellonce.toml");
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:4000\"\n\n[limits]\nmax_depht = 3\n",
+    )
+    .unwrap();
+    let refused = config_check(&file, &[]);
+    assert_eq!(refused.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("line 4") && message.contains("max_depht"),
+        "{message}"
+    );
+    assert!(refused.stdout.is_empty());
+
+    std::fs::write(&file, "[tellonce]\nmax_attempts = -1\n").unwrap();
+    let refused = config_check(&file, &[]);
+    assert_eq!(refused.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("line 2") && message.contains("max_attempts"),
+        "{message}"
+    );
+
+    std::fs::write(
+        &file,
+        "database_url = \"postgres://hub:hunter2@db/tellonce\"\n\n[limits]\nmax_depth = 9\n",
+    )
+    .unwrap();
+    let checked = config_check(&file, &[("TELLONCE_LISTEN", "0.0.0.0:8080")]);
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let printed: toml::Value = toml::from_str(&String::from_utf8_lossy(&checked.stdout))
+        .expect("the configuration in force, as TOML");
+    assert_eq!(
+        printed["listen"].as_str(),
+        Some("0.0.0.0:8080"),
+        "the environment applies"
+    );
+    assert_eq!(printed["limits"]["max_depth"].as_integer(), Some(9));
+    assert_eq!(
+        printed["limits"]["max_cost"].as_integer(),
+        Some(10_000),
+        "defaults shown"
+    );
+    assert_eq!(
+        printed["database_url"].as_str(),
+        Some("postgres://hub:********@db/tellonce")
+    );
+
+    let refused = config_check(&file, &[("TELLONCE_LISTEN", "not an address")]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("TELLONCE_LISTEN"));
+}

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::api_keys::{self, key_hash, API_KEY_PREFIX};
 use super::jwt::{JwtConfig, JwtError, JwtVerifier};
@@ -16,7 +16,7 @@ use super::principal::Principal;
 use crate::store::Store;
 
 /// The `[auth]` section.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
     pub jwt: JwtConfig,

@@ -29,7 +29,7 @@ use arc_swap::ArcSwap;
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Prefix of every key this module writes in Redis.
 pub const REDIS_KEY_PREFIX: &str = "tellonce:rl:";
@@ -44,7 +44,7 @@ pub const MAX_REQUESTS_PER_SECOND: u32 = 1_000_000;
 pub const REDIS_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `[rate_limit]` in `tellonce.toml`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimitConfig {
     /// `false` lets every request through.

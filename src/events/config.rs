@@ -1,9 +1,9 @@
 //! The `[events]` section.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// How ledger changes reach subscribers.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EventsConfig {
     /// Redis pub/sub shared by every hub instance (`--redis`); unset: this

@@ -24,7 +24,7 @@ use graphql_tools::static_graphql::schema::{
     Definition as SchemaDefinition, Directive as SchemaDirective, Document as SchemaDocument,
     TypeDefinition, Value as SchemaValue,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::response::{GraphQLError, PathSegment};
 use super::schema_index::{named_type, type_parts, SchemaIndex};
@@ -32,7 +32,7 @@ use crate::auth::{Principal, PrincipalKind};
 use crate::error_code::ErrorCode;
 
 /// A named policy: conditions on the principal, all of which must hold.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PolicyRule {
     /// The principal's kind is one of these (empty: any kind).
@@ -55,7 +55,7 @@ impl PolicyRule {
 }
 
 /// The `[authorization]` section.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthorizationConfig {
     /// Root fields an anonymous caller may ask for, as `Query.hub`; `Query.*`

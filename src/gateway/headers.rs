@@ -7,14 +7,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::context::RequestContext;
 use crate::auth::Principal;
 
 /// One header rule, written in TOML as e.g.
 /// `{ propagate = { named = "accept-language" } }`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum HeaderRule {
     /// Send the client's header on, as `rename` when given; `default` when
@@ -33,7 +33,7 @@ pub enum HeaderRule {
 }
 
 /// The `[headers]` section.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HeadersConfig {
     /// Rules for every subgraph, applied first.

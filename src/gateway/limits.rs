@@ -23,7 +23,7 @@ use graphql_tools::static_graphql::schema::{
     Definition as SchemaDefinition, Directive as SchemaDirective, Document as SchemaDocument,
     Value as SchemaValue,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use super::response::GraphQLError;
@@ -31,7 +31,7 @@ use super::schema_index::{named_type, type_parts, SchemaIndex, TypeKind};
 use crate::error_code::ErrorCode;
 
 /// The `[limits]` section: every limit is on by default.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RequestLimits {
     /// Lexical tokens in the document.

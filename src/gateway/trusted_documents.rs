@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use ahash::{AHashMap, AHashSet};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -40,7 +40,7 @@ const NOT_SUPPORTED_MESSAGE: &str = "PersistedQueryNotSupported";
 const MISMATCH_MESSAGE: &str = "provided sha does not match query";
 
 /// `[trusted_documents]` in `tellonce.toml`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrustedDocumentsConfig {
     /// Accept automatic persisted queries (register by hash + text, then run by hash).

@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Ledger settings: signing key, checkpoint cadence, limits.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LedgerConfig {
     /// The Ed25519 signing key file; `None` means `<data_dir>/ledger.key`,
@@ -40,7 +40,7 @@ pub struct LedgerConfig {
 }
 
 /// One witness the hub calls.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WitnessConfig {
     /// Its verifier key (`name+id+base64`, `cosignature/v1`).

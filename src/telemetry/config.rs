@@ -1,9 +1,9 @@
 //! The `[telemetry]` section.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// How the hub reports on itself.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct TelemetryConfig {
     /// Serve Prometheus metrics at `metrics_path`.
