@@ -262,8 +262,10 @@ mod tests {
         );
         assert_eq!(url_without_password("redis://127.0.0.1:6379"), None);
         assert_eq!(url_without_password("postgres://hub@db/tellonce"), None);
-        let mut config = Config::default();
-        config.database_url = Some("postgres://hub:s3cret@db/tellonce".into());
+        let config = Config {
+            database_url: Some("postgres://hub:s3cret@db/tellonce".into()),
+            ..Config::default()
+        };
         let printed = config.effective_toml().expect("serializes");
         assert!(!printed.contains("s3cret"), "{printed}");
         assert!(printed.contains("listen = \"127.0.0.1:4000\""), "{printed}");
