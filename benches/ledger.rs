@@ -259,8 +259,13 @@ fn main() {
     let rate = summary.entries as f64 / start.elapsed().as_secs_f64();
     println!("sqlite   verify (hashes, chain, signatures, payloads, {} checkpoints): {rate:>10.0} entries/s", summary.checkpoints);
     let file = dir.path().join("export.jsonl");
-    tellonce::ledger::export::export_store(ledger.store(), "bench.example/ledger", &file)
-        .expect("export");
+    tellonce::ledger::export::export_store(
+        ledger.store(),
+        "bench.example/ledger",
+        &file,
+        |_, _| {},
+    )
+    .expect("export");
     let start = Instant::now();
     let summary = tellonce::ledger::export::verify_export(&file, ledger.verifier(), |_, _| {})
         .expect("sound export");

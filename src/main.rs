@@ -241,9 +241,19 @@ async fn erase(
         "cli:{}",
         std::env::var("USER").unwrap_or_else(|_| "operator".into())
     );
-    let report =
-        tokio::task::spawn_blocking(move || erase_subject(&ledger, &subject, &actor, &reason))
-            .await??;
+    let report = tokio::task::spawn_blocking(move || {
+        let bar = tellonce::telemetry::progress_bar("ledger payloads erased");
+        let report = erase_subject(
+            &ledger,
+            &subject,
+            &actor,
+            &reason,
+            tellonce::telemetry::reporter(&bar),
+        );
+        bar.finish_and_clear();
+        report
+    })
+    .await??;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(ExitCode::SUCCESS)
 }
@@ -255,11 +265,14 @@ async fn data_trail(config: tellonce::config::Config, subject: &str) -> anyhow::
     let ledger = existing_ledger(config).await?;
     let document = tokio::task::spawn_blocking(move || -> anyhow::Result<serde_json::Value> {
         let (mut events, mut after) = (Vec::new(), None);
+        let spinner = tellonce::telemetry::spinner("reading the trail");
         loop {
             let page = trail(&ledger, &subject, after, tellonce::ledger::read::MAX_PAGE)?;
             after = page.items.last().map(|i| i.ledger_seq);
             events.extend(page.items);
+            spinner.set_message(format!("{} events read", events.len()));
             if !page.has_next_page {
+                spinner.finish_and_clear();
                 return Ok(serde_json::json!({
                     "subject": { "scheme": subject.scheme, "value": subject.value },
                     "events": events,
@@ -349,11 +362,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 async fn compose(config: Config, output: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
     let mut sources = Vec::new();
+    let spinner = tellonce::telemetry::spinner("");
     for subgraph in &config.subgraphs {
+        spinner.set_message(format!("reading the schema of {}", subgraph.name));
         sources.push(subgraph_source(subgraph).await?);
     }
     sources.push(tellonce::server::hub_subgraph_source());
-    let composition = compose_subgraphs(&sources)?;
+    spinner.set_message(format!("composing {} subgraphs", sources.len()));
+    let composition = compose_subgraphs(&sources);
+    spinner.finish_and_clear();
+    let composition = composition?;
     for warning in &composition.warnings {
         eprintln!("warning: {warning}");
     }

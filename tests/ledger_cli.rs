@@ -535,3 +535,42 @@ fn export_faults_are_named_at_the_entry_they_concern() {
         "{said}"
     );
 }
+
+#[test]
+fn progress_shows_on_a_terminal_and_nowhere_else() {
+    let db = TestDb::sqlite();
+    let ledger = db.ledger();
+    let batch: Vec<NewEntry> = (0..1200).map(|n| entry("test.progress", n)).collect();
+    ledger.append_batch(batch).unwrap();
+    drop(ledger);
+    let file = db.dir.path().join("ledger.jsonl");
+    let args = [
+        "ledger",
+        "export",
+        file.to_str().unwrap(),
+        "--database",
+        &db.url,
+    ];
+
+    // A pipe: only the result.
+    let piped = tellonce(&args);
+    assert_eq!(piped.status.code(), Some(0), "{}", text(&piped));
+    assert_eq!(
+        String::from_utf8_lossy(&piped.stderr),
+        format!("exported 1200 entries to {}\n", file.display())
+    );
+
+    // A terminal (util-linux `script` gives the command one): the bar too.
+    let command = std::iter::once(env!("CARGO_BIN_EXE_tellonce"))
+        .chain(args)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let on_terminal = Command::new("script")
+        .args(["--quiet", "--return", "--command", &command, "/dev/null"])
+        .output()
+        .expect("run under script(1)");
+    let shown = String::from_utf8_lossy(&on_terminal.stdout);
+    assert!(on_terminal.status.success(), "{shown}");
+    assert!(shown.contains("/1200 entries"), "{shown:?}");
+    assert!(shown.contains("exported 1200 entries"), "{shown:?}");
+}

@@ -55,11 +55,12 @@ impl ErasureMutation {
         let actor = require_operator(ctx, "erasing a subject's data")?;
         let subject = subject_of(&subject).map_err(graphql_error)?;
         let ledger = service(ctx)?.ledger().clone();
-        let report =
-            tokio::task::spawn_blocking(move || erase_subject(&ledger, &subject, &actor, &reason))
-                .await
-                .map_err(|e| graphql_error(TellOnceError::Storage(e.to_string())))?
-                .map_err(graphql_error)?;
+        let report = tokio::task::spawn_blocking(move || {
+            erase_subject(&ledger, &subject, &actor, &reason, |_, _| {})
+        })
+        .await
+        .map_err(|e| graphql_error(TellOnceError::Storage(e.to_string())))?
+        .map_err(graphql_error)?;
         Ok(report.into())
     }
 }

@@ -5,10 +5,7 @@
 //! sequence number, or the checkpoint, and what is wrong), 2 for usage and
 //! I/O errors.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
-
-use indicatif::{ProgressBar, ProgressStyle};
 
 use super::keys::{KeyAlgorithm, KeyError, NoteSigner, NoteVerifier};
 use super::verify::{Summary, VerifyError};
@@ -160,7 +157,14 @@ pub fn run(command: &LedgerCommand) -> Result<LedgerExit, LedgerCliError> {
         LedgerCommand::Export(args) => {
             let config = args.config.load()?;
             let store = open_existing(&config.database_url())?;
-            let n = export::export_store(&store, &config.ledger.origin, &args.file)?;
+            let bar = crate::telemetry::progress_bar("entries");
+            let n = export::export_store(
+                &store,
+                &config.ledger.origin,
+                &args.file,
+                crate::telemetry::reporter(&bar),
+            )?;
+            bar.finish_and_clear();
             eprintln!("exported {n} entries to {}", args.file.display());
             Ok(LedgerExit::Sound)
         }
@@ -230,19 +234,6 @@ fn parse_verifier(arg: &str) -> Result<NoteVerifier, LedgerCliError> {
     NoteVerifier::from_vkey(&text).map_err(|e| LedgerCliError::BadVerifierKey(e.to_string()))
 }
 
-fn progress_bar() -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(0);
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {pos}/{len} entries ({per_sec}, {eta} left)")
-    {
-        bar.set_style(style);
-    }
-    bar
-}
-
 fn run_verify(args: &VerifyArgs, config: &Config) -> Result<LedgerExit, LedgerCliError> {
     let key = match &args.key {
         Some(key) => parse_verifier(key)?,
@@ -253,11 +244,8 @@ fn run_verify(args: &VerifyArgs, config: &Config) -> Result<LedgerExit, LedgerCl
             ))
         }
     };
-    let bar = progress_bar();
-    let progress = |done: u64, total: u64| {
-        bar.set_length(total.max(done));
-        bar.set_position(done);
-    };
+    let bar = crate::telemetry::progress_bar("entries");
+    let progress = crate::telemetry::reporter(&bar);
     let outcome: Result<Summary, VerifyError> = match &args.file {
         Some(file) => export::verify_export(file, &key, progress),
         None => {

@@ -109,8 +109,14 @@ fn entry_line(row: EntryRow, payload: Option<String>) -> ExportLine {
     }
 }
 
-/// Writes the ledger as it stands to `path`; returns the number of entries.
-pub fn export_store(store: &Store, origin: &str, path: &Path) -> Result<u64, ExportError> {
+/// Writes the ledger as it stands to `path`, calling `progress(done,
+/// total)` after each page of entries; returns the number of entries.
+pub fn export_store(
+    store: &Store,
+    origin: &str,
+    path: &Path,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<u64, ExportError> {
     let werr = |source| ExportError::Write {
         path: path.display().to_string(),
         source,
@@ -167,6 +173,7 @@ pub fn export_store(store: &Store, origin: &str, path: &Path) -> Result<u64, Exp
             let payload = payloads.remove(&row.seq);
             write(&entry_line(row, payload), &mut out)?;
         }
+        progress((after + 1) as u64, size as u64);
     }
     write(
         &ExportLine::End {

@@ -1,6 +1,7 @@
 //! What the hub tells the people running it: Prometheus metrics (every
 //! `tellonce_*` name is in [`measure`]) and its logs (plain text on a
-//! terminal, without colour codes elsewhere, or JSON lines).
+//! terminal, without colour codes elsewhere, or JSON lines) and the
+//! progress of long commands on a terminal.
 //!
 //! Metrics go to one process-wide recorder, installed on first use: every
 //! hub in a process (tests start several) reports into it, and `/metrics`
@@ -10,7 +11,9 @@ mod config;
 mod exporter;
 mod logs;
 pub mod measure;
+mod progress;
 
 pub use config::TelemetryConfig;
 pub use exporter::{install_metrics, render_metrics, ScrapeSources};
 pub use logs::{init_logging, LogFormat};
+pub use progress::{progress_bar, reporter, spinner};

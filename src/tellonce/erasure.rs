@@ -40,12 +40,14 @@ pub struct ErasureReport {
 const CANCELLED_BECAUSE: &str = "cancelled: the subject's data was erased before delivery";
 
 /// Erases everything held about `subject`; `actor` and `reason` go in each
-/// erasure entry. Blocking: call it off the async runtime.
+/// erasure entry; `progress(done, total)` follows the ledger payloads
+/// erased. Blocking: call it off the async runtime.
 pub fn erase_subject(
     ledger: &Ledger,
     subject: &Subject,
     actor: &str,
     reason: &str,
+    mut progress: impl FnMut(u64, u64),
 ) -> Result<ErasureReport, TellOnceError> {
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 1024 {
@@ -124,7 +126,9 @@ pub fn erase_subject(
             break;
         }
     }
-    for seq in payloads {
+    let total = payloads.len() as u64;
+    for (done, seq) in payloads.into_iter().enumerate() {
+        progress(done as u64, total);
         match ledger.erase(seq, actor, reason) {
             Ok(receipt) => {
                 report.erased_entries.push(seq);
@@ -135,5 +139,6 @@ pub fn erase_subject(
             Err(error) => return Err(error.into()),
         }
     }
+    progress(total, total);
     Ok(report)
 }
