@@ -45,6 +45,8 @@ pub struct Config {
     /// Headers GraphiQL starts with, as JSON text (the demo preloads its
     /// example credential).
     pub graphiql_headers: Option<String>,
+    /// The operation GraphiQL opens with (the demo's example query).
+    pub graphiql_query: Option<String>,
     /// How ledger changes reach subscribers, across instances with Redis.
     pub events: crate::events::EventsConfig,
     /// Metrics and traces.
@@ -87,6 +89,7 @@ impl Default for Config {
             trusted_documents: crate::gateway::trusted_documents::TrustedDocumentsConfig::default(),
             headers: crate::gateway::headers::HeadersConfig::default(),
             graphiql_headers: None,
+            graphiql_query: None,
             events: crate::events::EventsConfig::default(),
             telemetry: crate::telemetry::TelemetryConfig::default(),
         }

@@ -114,6 +114,7 @@ pub async fn run(port: u16, base: Config) -> Result<(), DemoError> {
         .unwrap_or_default();
     config.graphiql_headers =
         Some(serde_json::json!({ "Authorization": format!("Bearer {frontend_key}") }).to_string());
+    config.graphiql_query = Some(EXAMPLE_QUERY.to_string());
     let hub = crate::server::start(&config).await?;
 
     println!("tellonce demo is running. Departments:");

@@ -279,7 +279,11 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
         limits: Arc::new(config.limits.clone()),
         propagated_headers,
         identity: Some(identity),
-        graphiql: config.graphiql_headers.clone(),
+        graphiql: http::GraphiqlSettings {
+            endpoint: "/graphql".into(),
+            query: config.graphiql_query.clone(),
+            headers: config.graphiql_headers.clone(),
+        },
         subscription_limits: Default::default(),
         sse_streams: Default::default(),
         metrics_path: config

@@ -4,56 +4,31 @@
 //! versions in tests/npm_clients/package-lock.json) into a folder the test
 //! owns.
 
+mod npm_support;
 mod tellonce_support;
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::Command;
 
+use npm_support::run_script;
 use serde_json::{json, Value};
 use tellonce_support::*;
 
 /// A folder with the client packages installed and the scripts beside them.
 fn installed_clients() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/npm_clients");
-    for file in [
-        "package.json",
-        "package-lock.json",
-        "graphql_ws_client.mjs",
-        "graphql_sse_client.mjs",
-    ] {
-        std::fs::copy(source.join(file), dir.path().join(file)).expect("copy the client files");
-    }
-    let output = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-        .current_dir(dir.path())
-        .output()
-        .expect("run npm (Node.js and npm must be installed)");
-    assert!(
-        output.status.success(),
-        "npm ci failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    dir
+    npm_support::installed(
+        "tests/npm_clients",
+        &[
+            "package.json",
+            "package-lock.json",
+            "graphql_ws_client.mjs",
+            "graphql_sse_client.mjs",
+        ],
+    )
 }
 
 fn run_client(dir: &Path, args: &[&str]) -> Value {
     run_script(dir, "graphql_ws_client.mjs", args)
-}
-
-fn run_script(dir: &Path, script: &str, args: &[&str]) -> Value {
-    let output = Command::new("node")
-        .arg(dir.join(script))
-        .args(args)
-        .output()
-        .expect("run node");
-    assert!(
-        output.status.success(),
-        "{script} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("the client prints JSON")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

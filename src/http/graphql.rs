@@ -341,7 +341,7 @@ async fn get_in_span(
     state: web::Data<HttpState>,
 ) -> HttpResponse {
     if media::wants_html(request.headers()) && !params.contains_key("query") {
-        return graphiql::page(state.graphiql.as_deref());
+        return graphiql::page(&state.graphiql);
     }
     let Some(media) = media::negotiate(request.headers()) else {
         return not_acceptable();

@@ -34,6 +34,7 @@ use crate::gateway::{
 use crate::ledger::Ledger;
 
 pub use dedup::InboundDedup;
+pub use graphiql::GraphiqlSettings;
 pub use graphql::Refusal;
 pub use sse::SseStreams;
 pub use subscription_limits::SubscriptionLimits;
@@ -54,8 +55,8 @@ pub struct HttpState {
     pub propagated_headers: Vec<String>,
     /// The hub's identity key, whose JWKS is served at `/.well-known/jwks.json`.
     pub identity: Option<Arc<HubIdentity>>,
-    /// Headers GraphiQL starts with (e.g. the demo's example credential), as JSON text.
-    pub graphiql: Option<String>,
+    /// What GraphiQL opens with (e.g. the demo's example operation and credential).
+    pub graphiql: graphiql::GraphiqlSettings,
     /// Operations open over the streaming transports, per principal.
     pub subscription_limits: Arc<SubscriptionLimits>,
     /// graphql-sse single connection mode: the streams reserved or open.
@@ -239,6 +240,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<HttpState>) {
                 .route(web::delete().to(sse::stop))
                 .route(web::route().to(graphql::method_not_allowed)),
         )
+        .route("/graphiql/{file}", web::get().to(graphiql::asset))
         .route("/health", web::get().to(health))
         .route("/ready", web::get().to(ready));
 }
