@@ -52,3 +52,86 @@ async fn graphiql_runs_its_example_operation_with_nothing_from_beyond_the_hub() 
     assert!(taxpayer["passports"].is_array(), "{outcome}");
     hub.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_ledger_explorer_finds_an_entry_and_checks_its_proof_in_the_browser() {
+    let db = TestDb::sqlite();
+    let departments = Departments::start().await;
+    let mut config = hub_config(&db, departments.subgraphs(|_, url| url));
+    config.ledger.checkpoint_every_entries = 1;
+    let hub = start_hub_on(&config).await;
+    let url = hub.graphql_url();
+    for n in 0..3 {
+        let receipt = tell(&url, death(950 + n), &format!("explorer-{n}")).await;
+        all_notifications(&url, receipt["eventId"].as_str().unwrap(), "DELIVERED").await;
+    }
+    // A checkpoint covering every entry so far.
+    eventually(
+        "a checkpoint of the whole ledger",
+        std::time::Duration::from_secs(30),
+        || async {
+            let body = graphql(
+                &url,
+                "{ latestCheckpoint { treeSize } hub { version } }",
+                json!({}),
+            )
+            .await;
+            let size = body["data"]["latestCheckpoint"]["treeSize"].as_i64()?;
+            (size >= 20).then_some(())
+        },
+    )
+    .await;
+    let base = hub.base_url();
+    let screenshot = artefact("ledger-explorer.png");
+    let shot = screenshot.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let dir = npm_support::installed(
+            "tests/browser",
+            &["package.json", "package-lock.json", "ledger_explorer.mjs"],
+        );
+        npm_support::run_script(
+            dir.path(),
+            "ledger_explorer.mjs",
+            &[&base, "tellonce.notification.delivered", &shot],
+        )
+    })
+    .await
+    .expect("the browser run");
+    assert_eq!(
+        outcome["blocked"],
+        json!([]),
+        "nothing beyond loopback: {outcome}"
+    );
+    assert_eq!(outcome["errors"], json!([]), "{outcome}");
+    assert!(
+        outcome["checkpointSize"].as_i64().unwrap_or(0) >= 20,
+        "{outcome}"
+    );
+    assert_eq!(
+        outcome["found"], 20,
+        "a page of 20 of the 21 deliveries: {outcome}"
+    );
+    assert_eq!(outcome["genuine"]["holds"], true, "{outcome}");
+    assert!(
+        outcome["genuine"]["text"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("The proof holds"),
+        "{outcome}"
+    );
+    // The event and its seven deliveries are about the first person.
+    assert_eq!(outcome["aboutSubject"], 8, "{outcome}");
+    assert_eq!(outcome["tampered"]["holds"], false, "{outcome}");
+    assert!(
+        outcome["tampered"]["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("does not hold"),
+        "{outcome}"
+    );
+    assert!(
+        std::path::Path::new(&screenshot).is_file(),
+        "the screenshot is kept"
+    );
+    hub.stop().await;
+}

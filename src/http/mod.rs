@@ -1,7 +1,8 @@
 //! The actix-web application: `/graphql` (POST and GET, GraphQL over HTTP;
 //! WebSocket, Server-Sent Events and multipart HTTP for subscriptions),
 //! `/graphql/stream` (graphql-sse), GraphiQL for browsers, `/health`,
-//! `/ready`, Prometheus `/metrics` and the ledger's `/ledger/checkpoint`.
+//! `/ready`, Prometheus `/metrics`, the ledger's `/ledger/checkpoint` and
+//! tiles, and the ledger explorer at `/ledger`.
 
 // Request errors travel on the cold path; boxing them would only add noise.
 #![allow(clippy::result_large_err)]
@@ -11,6 +12,7 @@ mod graphiql;
 mod graphql;
 mod graphql_ws;
 pub mod ledger;
+mod ledger_explorer;
 mod media;
 mod metrics;
 mod multipart;
@@ -204,6 +206,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<HttpState>) {
     }
     cfg.app_data(web::Data::new(state.ledger.clone()))
         .configure(ledger::configure)
+        .configure(ledger_explorer::configure)
         .app_data(state)
         .route("/.well-known/jwks.json", web::get().to(jwks))
         .service(

@@ -86,7 +86,7 @@ pub struct LedgerEntry {
     pub recorded_at: DateTime<Utc>,
     pub kind: String,
     pub actor: String,
-    /// The keyed hash of the person or business concerned (hex), if any.
+    /// The keyed hash of the person or business concerned (base64), if any.
     pub subject: Option<String>,
     pub payload_hash: String,
     pub prev_hash: String,
@@ -209,7 +209,7 @@ impl LedgerQuery {
             .map(|e| e.map(LedgerEntry::from))
     }
 
-    /// Entries in sequence order after the cursor, optionally by kind or subject hash (hex).
+    /// Entries in sequence order after the cursor, optionally by kind or subject hash (base64, as entries show it).
     async fn ledger_entries(
         &self,
         ctx: &Context<'_>,
