@@ -12,6 +12,7 @@
 //! starts afresh and a result is never served from a cache. A cancelled
 //! caller does not cancel the run for the others: any waiter drives it.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
@@ -43,8 +44,8 @@ impl<K, V> InFlight<K, V> {
     /// Runs counted in the `tellonce_dedup_total` metric as `which`.
     pub fn counted_as(which: Dedup) -> Self {
         InFlight {
-            runs: Mutex::new(HashMap::default()),
             counted: Some(which),
+            ..InFlight::default()
         }
     }
 }
@@ -62,12 +63,10 @@ where
     {
         let (run, joined) = {
             let mut runs = self.lock();
-            let joined = runs.contains_key(&key);
-            let run = runs
-                .entry(key.clone())
-                .or_insert_with(|| work.boxed().shared())
-                .clone();
-            (run, joined)
+            match runs.entry(key.clone()) {
+                Entry::Occupied(running) => (running.get().clone(), true),
+                Entry::Vacant(vacant) => (vacant.insert(work.boxed().shared()).clone(), false),
+            }
         };
         if let Some(which) = self.counted {
             measure::dedup(which, joined);
