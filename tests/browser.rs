@@ -15,6 +15,25 @@ fn artefact(name: &str) -> String {
     dir.join(name).to_string_lossy().into_owned()
 }
 
+/// Writes the hub's signing key, choosing one whose verifier key has a `+`
+/// inside its base64 (about half of them do), so the page's parsing of
+/// `name+hash+key` is tested on the key that breaks a naive split.
+fn signing_key_with_plus_in_its_base64(db: &TestDb) {
+    for _ in 0..64 {
+        let out = tellonce_cli(db, &["keygen"]);
+        assert!(out.status.success(), "keygen: {out:?}");
+        let vkey = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if vkey
+            .splitn(3, '+')
+            .nth(2)
+            .is_some_and(|key| key.contains('+'))
+        {
+            return;
+        }
+    }
+    panic!("no key with a '+' in 64 tries");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn graphiql_runs_its_example_operation_with_nothing_from_beyond_the_hub() {
     let db = TestDb::sqlite();
@@ -56,6 +75,7 @@ async fn graphiql_runs_its_example_operation_with_nothing_from_beyond_the_hub() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_ledger_explorer_finds_an_entry_and_checks_its_proof_in_the_browser() {
     let db = TestDb::sqlite();
+    signing_key_with_plus_in_its_base64(&db);
     let departments = Departments::start().await;
     let mut config = hub_config(&db, departments.subgraphs(|_, url| url));
     config.ledger.checkpoint_every_entries = 1;

@@ -79,7 +79,8 @@ function parseNote(text) {
 
 // A C2SP note verifier key: name+keyhash+base64(0x01 || Ed25519 key).
 async function parseVerifierKey(text) {
-  const [name, id, key] = text.trim().split('+');
+  // Split on the first two '+' only: the base64 key may itself contain '+'.
+  const [, name, id, key] = /^([^+]+)\+([0-9a-fA-F]{8})\+(\S+)$/.exec(text.trim()) || [];
   if (!name || !id || !key) throw new Error('the verifier key is not name+hash+key');
   const raw = fromBase64(key);
   if (raw.length !== 33 || raw[0] !== 1) throw new Error('the verifier key is not an Ed25519 note key');
