@@ -137,7 +137,23 @@ const EXIT_BAD_INPUT: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    // Traces are for the hub's requests: only the commands that serve them
+    // export any. A configuration that does not load is reported by the
+    // command itself.
+    let serving = match &cli.command {
+        Command::Serve(args) => args.config.load().ok(),
+        Command::Demo { config, .. } => config.load().ok(),
+        _ => None,
+    };
+    // Built before the async runtime: the exporter's blocking HTTP client
+    // must not live inside it.
+    let _traces = match init_logging(cli.log_format, serving.as_ref().map(|c| &c.telemetry)) {
+        Ok(traces) => traces,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
     // The ledger commands are synchronous and run without the async runtime.
     let ledger_outcome = match &cli.command {
         Command::Keygen(args) => Some(ledger_cli::run_keygen(args).map(|()| 0)),

@@ -205,6 +205,36 @@ fn config_check_names_bad_keys_and_values_with_their_line_and_prints_what_is_in_
         "{message}"
     );
 
+    for (bad, named) in [
+        (
+            "otlp_endpoint = \"grpc://collector:4317\"",
+            "http:// or https://",
+        ),
+        ("otlp_endpoint = \"not a url\"", "is not a URL"),
+        ("trace_sample_ratio = 1.5", "not between 0 and 1"),
+    ] {
+        std::fs::write(&file, format!("[telemetry]\nmetrics = true\n{bad}\n")).unwrap();
+        let refused = config_check(&file, &[]);
+        assert_eq!(refused.status.code(), Some(2), "{bad}");
+        let message = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            message.contains("line 3") && message.contains(named),
+            "{bad}: {message}"
+        );
+    }
+    std::fs::write(
+        &file,
+        "[telemetry]\notlp_endpoint = \"http://collector:4318\"\n",
+    )
+    .unwrap();
+    let checked = config_check(&file, &[]);
+    assert!(checked.status.success(), "{checked:?}");
+    assert!(
+        String::from_utf8_lossy(&checked.stdout)
+            .contains("otlp_endpoint = \"http://collector:4318/v1/traces\""),
+        "{checked:?}"
+    );
+
     std::fs::write(
         &file,
         "database_url = \"postgres://hub:hunter2@db/tellonce\"\n\n[limits]\nmax_depth = 9\n",

@@ -315,3 +315,301 @@ async fn log_lines_are_plain_off_a_terminal_and_carry_the_request_id() {
         .expect("the request id");
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
 }
+
+/// An OTLP/HTTP receiver of our own: it keeps every JSON export it is sent
+/// and answers each with success.
+struct OtlpReceiver {
+    url: String,
+    exports: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+impl OtlpReceiver {
+    async fn start() -> OtlpReceiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+        let exports: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = Default::default();
+        let kept = exports.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let kept = kept.clone();
+                tokio::spawn(async move {
+                    let _ = serve_exports(stream, kept).await;
+                });
+            }
+        });
+        OtlpReceiver { url, exports }
+    }
+
+    /// Every span received so far.
+    fn spans(&self) -> Vec<Value> {
+        let exports = self.exports.lock().unwrap();
+        exports
+            .iter()
+            .flat_map(|export| {
+                export["resourceSpans"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .flat_map(|resource| {
+                resource["scopeSpans"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .flat_map(|scope| scope["spans"].as_array().cloned().unwrap_or_default())
+            .collect()
+    }
+
+    /// The service name of the first export.
+    fn service_name(&self) -> Option<String> {
+        let exports = self.exports.lock().unwrap();
+        exports.first()?["resourceSpans"][0]["resource"]["attributes"]
+            .as_array()?
+            .iter()
+            .find(|a| a["key"] == "service.name")?["value"]["stringValue"]
+            .as_str()
+            .map(str::to_owned)
+    }
+}
+
+/// Reads HTTP/1.1 requests with a `content-length` body off one connection.
+async fn serve_exports(
+    stream: tokio::net::TcpStream,
+    kept: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::io::BufReader::new(stream);
+    loop {
+        let mut length = 0usize;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if stream.read_line(&mut line).await? == 0 {
+                return Ok(());
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        stream.read_exact(&mut body).await?;
+        if let Ok(export) = serde_json::from_slice(&body) {
+            kept.lock().unwrap().push(export);
+        }
+        stream
+            .get_mut()
+            .write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}",
+            )
+            .await?;
+    }
+}
+
+/// A TCP proxy in front of a subgraph that keeps every byte the hub sent it.
+struct RecordingProxy {
+    port: u16,
+    sent: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl RecordingProxy {
+    async fn start(target: std::net::SocketAddr) -> RecordingProxy {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sent: std::sync::Arc<std::sync::Mutex<Vec<u8>>> = Default::default();
+        let recorded = sent.clone();
+        tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let recorded = recorded.clone();
+                tokio::spawn(async move {
+                    let Ok(outbound) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    let (mut from_hub, mut to_hub) = inbound.into_split();
+                    let (mut from_subgraph, mut to_subgraph) = outbound.into_split();
+                    tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut from_subgraph, &mut to_hub).await;
+                    });
+                    let mut buffer = vec![0; 16 * 1024];
+                    while let Ok(n) = from_hub.read(&mut buffer).await {
+                        if n == 0 || to_subgraph.write_all(&buffer[..n]).await.is_err() {
+                            break;
+                        }
+                        recorded.lock().unwrap().extend_from_slice(&buffer[..n]);
+                    }
+                });
+            }
+        });
+        RecordingProxy { port, sent }
+    }
+
+    /// The `traceparent` values of every request sent so far.
+    fn traceparents(&self) -> Vec<String> {
+        let sent = String::from_utf8_lossy(&self.sent.lock().unwrap()).into_owned();
+        sent.lines()
+            .filter_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("traceparent")
+                    .then(|| value.trim().to_owned())
+            })
+            .collect()
+    }
+
+    fn requests(&self) -> usize {
+        String::from_utf8_lossy(&self.sent.lock().unwrap())
+            .matches("POST ")
+            .count()
+    }
+}
+
+async fn post_with(url: &str, query: &str, traceparent: Option<&str>) -> Value {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .timeout(Duration::from_secs(30))
+        .header("authorization", format!("Bearer {OPERATOR_KEY}"))
+        .json(&json!({ "query": query }));
+    if let Some(traceparent) = traceparent {
+        request = request.header("traceparent", traceparent);
+    }
+    request
+        .send()
+        .await
+        .expect("the request")
+        .json()
+        .await
+        .expect("a JSON answer")
+}
+
+fn attribute<'a>(span: &'a Value, key: &str) -> Option<&'a Value> {
+    span["attributes"]
+        .as_array()?
+        .iter()
+        .find(|a| a["key"] == key)
+        .map(|a| &a["value"])
+}
+
+const CLIENT_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CLIENT_SPAN: &str = "00f067aa0ba902b7";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn traces_reach_an_otlp_receiver_and_follow_the_request_to_its_subgraphs() {
+    let db = TestDb::sqlite();
+    let departments = Departments::start().await;
+    let dvla = RecordingProxy::start(
+        departments.addrs[Department::all()
+            .iter()
+            .position(|d| *d == Department::Dvla)
+            .unwrap()],
+    )
+    .await;
+    let receiver = OtlpReceiver::start().await;
+    let subgraphs = departments.subgraphs(|department, url| match department {
+        Department::Dvla => format!("http://127.0.0.1:{}/graphql", dvla.port),
+        _ => url,
+    });
+    let mut config = hub_config(&db, subgraphs.clone());
+    config.telemetry.otlp_endpoint = Some(receiver.url.parse().expect("an endpoint"));
+    config.telemetry.otlp_export_ms = 100;
+    config.telemetry.service_name = "tellonce-under-test".into();
+    let hub = HubProcess::start(&config, db.dir.path());
+
+    // A client's trace is continued…
+    let traceparent = format!("00-{CLIENT_TRACE}-{CLIENT_SPAN}-01");
+    let body = post_with(&hub.url, PERSON, Some(&traceparent)).await;
+    assert!(
+        body["data"]["taxpayer"]["drivingLicence"].is_object(),
+        "{body}"
+    );
+    let spans = eventually("the request's spans", Duration::from_secs(20), || async {
+        let spans: Vec<Value> = receiver
+            .spans()
+            .into_iter()
+            .filter(|s| s["traceId"] == CLIENT_TRACE)
+            .collect();
+        spans
+            .iter()
+            .any(|s| s["name"] == "request")
+            .then_some(spans)
+    })
+    .await;
+    assert_eq!(
+        receiver.service_name().as_deref(),
+        Some("tellonce-under-test")
+    );
+    let named =
+        |name: &str| -> Vec<&Value> { spans.iter().filter(|s| s["name"] == name).collect() };
+    let request = named("request");
+    assert_eq!(request.len(), 1, "one request span: {spans:?}");
+    assert_eq!(request[0]["parentSpanId"], CLIENT_SPAN, "{:?}", request[0]);
+    let request_id = request[0]["spanId"].as_str().unwrap();
+    let nodes = named("plan_node");
+    assert!(
+        nodes.len() >= 2,
+        "a fetch from HMRC, then from DVLA: {spans:?}"
+    );
+    for node in &nodes {
+        assert_eq!(node["parentSpanId"], request_id, "{node:?}");
+    }
+    let calls = named("subgraph_call");
+    assert_eq!(calls.len(), nodes.len(), "one call per fetch: {spans:?}");
+    for call in &calls {
+        assert!(
+            nodes.iter().any(|n| n["spanId"] == call["parentSpanId"]),
+            "each call is inside its plan node: {call:?}"
+        );
+    }
+    // …and handed on to the subgraph, as the call's own span.
+    let dvla_call = calls
+        .iter()
+        .find(|c| attribute(c, "subgraph").and_then(|v| v["stringValue"].as_str()) == Some("dvla"))
+        .unwrap_or_else(|| panic!("a call to DVLA: {calls:?}"));
+    assert_eq!(
+        dvla.traceparents(),
+        vec![format!(
+            "00-{CLIENT_TRACE}-{}-01",
+            dvla_call["spanId"].as_str().unwrap()
+        )]
+    );
+
+    // A request without one starts a trace of its own.
+    let body = post_with(&hub.url, PERSON, None).await;
+    assert!(body["data"]["taxpayer"].is_object(), "{body}");
+    eventually("a new trace", Duration::from_secs(20), || async {
+        receiver
+            .spans()
+            .iter()
+            .any(|s| {
+                s["name"] == "request"
+                    && s["traceId"] != CLIENT_TRACE
+                    && s["parentSpanId"].as_str().unwrap_or("").is_empty()
+            })
+            .then_some(())
+    })
+    .await;
+    assert_eq!(dvla.traceparents().len(), 2, "{:?}", dvla.traceparents());
+    drop(hub);
+
+    // With traces off (the default) nothing is exported or handed on.
+    let config = hub_config(&db, subgraphs);
+    let hub = HubProcess::start(&config, db.dir.path());
+    let before = (receiver.spans().len(), dvla.requests());
+    let body = post_with(&hub.url, PERSON, Some(&traceparent)).await;
+    assert!(
+        body["data"]["taxpayer"]["drivingLicence"].is_object(),
+        "{body}"
+    );
+    assert_eq!(dvla.requests(), before.1 + 1);
+    assert_eq!(
+        dvla.traceparents().len(),
+        2,
+        "no traceparent when traces are off"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.spans().len(), before.0);
+}

@@ -113,3 +113,35 @@ wait_for_graphql() {
 }
 
 port_is_free() { ! ss -ltnH "sport = :$1" 2>/dev/null | grep -q .; }
+
+# One measured wrk run of BODY against URL, after a 2 s warm-up, with an
+# optional authorization header: prints "req/s p99_ms", nothing when any
+# request failed.
+wrk_rate_p99() {
+  local url=$1 body=$2 seconds=$3 authorization=${4:-}
+  BENCH_AUTHORIZATION="$authorization" BENCH_BODY="$body" wrk -t2 -c50 -d2s --timeout 10s -s "$BENCH_DIR/post.lua" "$url" >/dev/null 2>&1
+  BENCH_AUTHORIZATION="$authorization" BENCH_BODY="$body" wrk -t2 -c50 -d"${seconds}s" --timeout 10s -s "$BENCH_DIR/post.lua" "$url" 2>/dev/null |
+    awk '/^BENCH_RESULT/ {
+      for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] }
+      errors = r["connect"] + r["read"] + r["write"] + r["status"] + r["timeout"]
+      if (errors == 0 && r["duration_us"] > 0) printf "%.1f %.2f\n", r["requests"] / (r["duration_us"] / 1e6), r["p99_us"] / 1000
+    }'
+}
+
+# The markdown table of alternating on/off rounds from FILE's
+# "round on|off req/s p99_ms" lines, with the mean and the on ÷ off ratio.
+on_off_table() {
+  echo "| round | on req/s | off req/s | on ÷ off | on p99 ms | off p99 ms |"
+  echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
+  awk '
+    { rps[$1, $2] = $3; p99[$1, $2] = $4; if ($1 > n) n = $1 }
+    END {
+      for (i = 1; i <= n; i++) {
+        a = rps[i, "on"]; b = rps[i, "off"]
+        r = (a + 0 > 0 && b + 0 > 0) ? sprintf("%.2f", a / b) : "n/a"
+        printf "| %d | %s | %s | %s | %s | %s |\n", i, a, b, r, p99[i, "on"], p99[i, "off"]
+        if (a + 0 > 0 && b + 0 > 0) { sa += a; sb += b; pa += p99[i, "on"]; pb += p99[i, "off"]; c++ }
+      }
+      if (c) printf "| **mean** | **%.1f** | **%.1f** | **%.2f** | **%.2f** | **%.2f** |\n", sa / c, sb / c, sa / sb, pa / c, pb / c
+    }' "$1"
+}

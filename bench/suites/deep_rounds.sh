@@ -28,17 +28,6 @@ if [ ! -x "$HIVE_ROUTER_BIN" ]; then
   exit 0
 fi
 
-# One measured wrk run against URL: prints "req/s p99_ms".
-measure_once() {
-  BENCH_BODY="$BODY" wrk -t2 -c50 -d2s --timeout 10s -s "$BENCH_DIR/post.lua" "$1" >/dev/null 2>&1
-  BENCH_BODY="$BODY" wrk -t2 -c50 -d"${SECONDS_PER_RUN}s" --timeout 10s -s "$BENCH_DIR/post.lua" "$1" 2>/dev/null |
-    awk '/^BENCH_RESULT/ {
-      for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] }
-      errors = r["connect"] + r["read"] + r["write"] + r["status"] + r["timeout"]
-      if (errors == 0 && r["duration_us"] > 0) printf "%.1f %.2f\n", r["requests"] / (r["duration_us"] / 1e6), r["p99_us"] / 1000
-    }'
-}
-
 # Both gateways with inbound dedup DEDUP (on|off), ROUNDS alternating rounds.
 compare() {
   local dedup=$1 hub_url hive_url round first second line
@@ -58,7 +47,7 @@ compare() {
     for gateway in $first $second; do
       local url=$hub_url
       [ "$gateway" = hive ] && url=$hive_url
-      line=$(measure_once "$url")
+      line=$(wrk_rate_p99 "$url" "$BODY" "$SECONDS_PER_RUN")
       echo "$dedup $round $gateway ${line:-failed failed}" >>"$RUN_DIR/deep_rounds.txt"
     done
   done

@@ -88,26 +88,14 @@ if [ "$anonymous" != UNAUTHORIZED_FIELD_OR_TYPE ] || [ "$with_key" != "$open" ] 
   exit 0
 fi
 
-# One measured wrk run: prints "req/s p99_ms" (nothing when any request failed).
-measure_once() {
-  local url=$1 authorization=$2
-  BENCH_AUTHORIZATION="$authorization" BENCH_BODY="$BODY" wrk -t2 -c50 -d2s --timeout 10s -s "$BENCH_DIR/post.lua" "$url" >/dev/null 2>&1
-  BENCH_AUTHORIZATION="$authorization" BENCH_BODY="$BODY" wrk -t2 -c50 -d"${SECONDS_PER_RUN}s" --timeout 10s -s "$BENCH_DIR/post.lua" "$url" 2>/dev/null |
-    awk '/^BENCH_RESULT/ {
-      for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] }
-      errors = r["connect"] + r["read"] + r["write"] + r["status"] + r["timeout"]
-      if (errors == 0 && r["duration_us"] > 0) printf "%.1f %.2f\n", r["requests"] / (r["duration_us"] / 1e6), r["p99_us"] / 1000
-    }'
-}
-
 : >"$OUT"
 for round in $(seq "$ROUNDS"); do
   if [ $((round % 2)) = 1 ]; then order="on off"; else order="off on"; fi
   for variant in $order; do
     if [ "$variant" = on ]; then
-      line=$(measure_once "$ON_URL" "Bearer $KEY")
+      line=$(wrk_rate_p99 "$ON_URL" "$BODY" "$SECONDS_PER_RUN" "Bearer $KEY")
     else
-      line=$(measure_once "$OFF_URL" "")
+      line=$(wrk_rate_p99 "$OFF_URL" "$BODY" "$SECONDS_PER_RUN")
     fi
     echo "$round $variant ${line:-failed failed}" >>"$OUT"
   done
@@ -121,17 +109,5 @@ echo "\`max_cost\` 100,000 for the deep query's 12,211). *Off*: anonymous, every
 echo "no rate limit, limits out of reach. Inbound deduplication is off in both, so every"
 echo "request is authorized and executed on its own. Any failed request voids a run."
 echo
-echo "| round | on req/s | off req/s | on ÷ off | on p99 ms | off p99 ms |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
-awk '
-  { rps[$1, $2] = $3; p99[$1, $2] = $4; if ($1 > n) n = $1 }
-  END {
-    for (i = 1; i <= n; i++) {
-      a = rps[i, "on"]; b = rps[i, "off"]
-      r = (a + 0 > 0 && b + 0 > 0) ? sprintf("%.2f", a / b) : "n/a"
-      printf "| %d | %s | %s | %s | %s | %s |\n", i, a, b, r, p99[i, "on"], p99[i, "off"]
-      if (a + 0 > 0 && b + 0 > 0) { sa += a; sb += b; pa += p99[i, "on"]; pb += p99[i, "off"]; c++ }
-    }
-    if (c) printf "| **mean** | **%.1f** | **%.1f** | **%.2f** | **%.2f** | **%.2f** |\n", sa / c, sb / c, sa / sb, pa / c, pb / c
-  }' "$OUT"
+on_off_table "$OUT"
 echo

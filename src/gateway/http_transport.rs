@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use reqwest::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+use tracing::Instrument;
 
 use super::transport::{SubgraphEvents, SubgraphRequest, SubgraphTransport, TransportError};
 use crate::telemetry::measure::{self, SubgraphOutcome};
@@ -61,7 +62,19 @@ impl HttpTransport {
         }
     }
 
+    /// One call on the wire, in its own span (debug level: built only when
+    /// traces or debug logs want it) whose context the subgraph receives.
     async fn send(&self, request: SubgraphRequest) -> Result<Bytes, TransportError> {
+        let span = tracing::debug_span!(
+            "subgraph_call",
+            subgraph = %self.name,
+            otel.kind = "client",
+            http.response.status_code = tracing::field::Empty,
+        );
+        self.send_in_span(request).instrument(span).await
+    }
+
+    async fn send_in_span(&self, request: SubgraphRequest) -> Result<Bytes, TransportError> {
         let url = self
             .url
             .clone()
@@ -94,6 +107,9 @@ impl HttpTransport {
                 builder = builder.header("x-request-id", v);
             }
         }
+        for (name, value) in crate::telemetry::trace_headers() {
+            builder = builder.header(name, value);
+        }
         let unavailable = |e: reqwest::Error| {
             if e.is_timeout() {
                 TransportError::Timeout {
@@ -115,6 +131,7 @@ impl HttpTransport {
                 .await
                 .map_err(unavailable)?;
             let status = response.status();
+            tracing::Span::current().record("http.response.status_code", status.as_u16());
             let body = response.bytes().await.map_err(unavailable)?;
             if status.is_success() {
                 Ok(body)

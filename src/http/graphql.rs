@@ -24,11 +24,14 @@ use crate::gateway::{
 use futures::StreamExt;
 use tracing::Instrument;
 
-/// The span every log line of one request is written in; its `request_id`
-/// is filled in once the request's context exists
+/// The span every log line of one request is written in, and the root of
+/// its trace (continuing the client's `traceparent`); its `request_id` is
+/// filled in once the request's context exists
 /// ([`HttpState::context_for_credential`]).
-pub(super) fn request_span() -> tracing::Span {
-    tracing::info_span!("request", request_id = tracing::field::Empty)
+pub(super) fn request_span(request: &HttpRequest) -> tracing::Span {
+    let span = tracing::info_span!("request", request_id = tracing::field::Empty);
+    crate::telemetry::continue_client_trace(&span, request.headers());
+    span
 }
 
 /// POST /graphql
@@ -37,9 +40,8 @@ pub async fn post(
     payload: web::Payload,
     state: web::Data<HttpState>,
 ) -> HttpResponse {
-    post_in_span(request, payload, state)
-        .instrument(request_span())
-        .await
+    let span = request_span(&request);
+    post_in_span(request, payload, state).instrument(span).await
 }
 
 async fn post_in_span(
@@ -330,9 +332,8 @@ pub async fn get(
     params: web::Query<HashMap<String, String>>,
     state: web::Data<HttpState>,
 ) -> HttpResponse {
-    get_in_span(request, params, state)
-        .instrument(request_span())
-        .await
+    let span = request_span(&request);
+    get_in_span(request, params, state).instrument(span).await
 }
 
 async fn get_in_span(

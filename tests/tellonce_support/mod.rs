@@ -346,6 +346,15 @@ pub fn config_toml(config: &Config, listen: &str) -> String {
             config.events.poll_interval_ms
         ));
     }
+    if let Some(endpoint) = &config.telemetry.otlp_endpoint {
+        text.push_str(&format!(
+            "\n[telemetry]\notlp_endpoint = {:?}\nservice_name = {:?}\notlp_export_ms = {}\ntrace_sample_ratio = {}\n",
+            endpoint.as_str(),
+            config.telemetry.service_name,
+            config.telemetry.otlp_export_ms,
+            config.telemetry.trace_sample_ratio.get(),
+        ));
+    }
     if !config.border.subgraphs.is_empty() {
         text.push_str(&format!(
             "\n[border]\nbackoff_base_ms = {}\nbackoff_max_ms = {}\npoll_ms = {}\nassessment_timeout_ms = {}\nclaim_lease_ms = {}\n\n[border.subgraphs]\n",

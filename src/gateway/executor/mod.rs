@@ -18,6 +18,7 @@ use futures::future::{join_all, BoxFuture};
 use serde::de::{Error as _, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer as _};
 use serde_json::{Map, Value as Json};
+use tracing::Instrument;
 
 use super::data::{Data, DataSeed, Object};
 
@@ -302,9 +303,21 @@ impl<'a> Executor<'a> {
     pub fn run<'s>(&'s self, node: &'s ExecNode) -> BoxFuture<'s, ()> {
         Box::pin(async move {
             match node {
-                ExecNode::Fetch(fetch) => self.root_fetch(fetch).await,
-                ExecNode::Flatten { paths, fetch } => self.flatten_fetch(paths, fetch).await,
-                ExecNode::Batch(batch) => self.batch_fetch(batch).await,
+                ExecNode::Fetch(fetch) => {
+                    self.root_fetch(fetch)
+                        .instrument(plan_node_span("fetch", &fetch.subgraph))
+                        .await
+                }
+                ExecNode::Flatten { paths, fetch } => {
+                    self.flatten_fetch(paths, fetch)
+                        .instrument(plan_node_span("flatten", &fetch.subgraph))
+                        .await
+                }
+                ExecNode::Batch(batch) => {
+                    self.batch_fetch(batch)
+                        .instrument(plan_node_span("batch", &batch.subgraph))
+                        .await
+                }
                 ExecNode::Sequence(nodes) => {
                     for child in nodes {
                         self.run(child).await;
@@ -676,6 +689,12 @@ impl<'a> Executor<'a> {
         }
         out
     }
+}
+
+/// One fetch of the plan, as a trace sees it (debug level: not built unless
+/// traces or debug logs want it).
+fn plan_node_span(kind: &'static str, subgraph: &str) -> tracing::Span {
+    tracing::debug_span!("plan_node", plan.node = kind, subgraph = subgraph)
 }
 
 fn write_json_key(body: &mut Vec<u8>, key: &str) {
