@@ -7,7 +7,7 @@
 #
 # usage: bench/run.sh [--duration S] [--warmup S] [--connections N]
 #                     [--gateways "hub hive-router ..."] [--out FILE]
-#                     [--skip-build] [--skip-install]
+#                     [--skip-build] [--skip-install] [--suites "telemetry ..."]
 # Environment: BENCH_HOME (install folder, default ~/.cache/tellonce-bench).
 # Only 127.0.0.1 is ever contacted.
 
@@ -24,6 +24,7 @@ THREADS=2
 OUT="$BENCH_DIR/results/latest.md"
 SKIP_BUILD=0
 SELECTED=""
+SUITES=""
 SUBGRAPH_BASE_PORT=4201
 GATEWAY_PORT=4300
 
@@ -33,6 +34,7 @@ while [ $# -gt 0 ]; do
     --warmup) WARMUP=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
     --gateways) SELECTED=$2; shift 2 ;;
+    --suites) SUITES=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --skip-build) SKIP_BUILD=1; shift ;;
     --skip-install) export BENCH_SKIP_INSTALL=1; shift ;;
@@ -230,6 +232,7 @@ EXTRA_SECTIONS="$RUN_DIR/suites.md"
 : >"$EXTRA_SECTIONS"
 for suite in "$BENCH_DIR"/suites/*.sh; do
   [ -x "$suite" ] || continue
+  case " ${SUITES:-$(basename "$suite" .sh)} " in *" $(basename "$suite" .sh) "*) ;; *) continue ;; esac
   log "suite $(basename "$suite")"
   BENCH_RUN_DIR="$RUN_DIR" HUB_BIN="$HUB_BIN" "$suite" >>"$EXTRA_SECTIONS" 2>>"$RUN_DIR/logs/suites.log" ||
     echo "Suite $(basename "$suite") failed; see the run folder's logs/suites.log." >>"$EXTRA_SECTIONS"
