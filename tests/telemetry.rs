@@ -496,6 +496,8 @@ fn attribute<'a>(span: &'a Value, key: &str) -> Option<&'a Value> {
 
 const CLIENT_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CLIENT_SPAN: &str = "00f067aa0ba902b7";
+const CLIENT_TRACE_2: &str = "5bf92f3577b34da6a3ce929d0e0e4737";
+const CLIENT_TRACE_3: &str = "6bf92f3577b34da6a3ce929d0e0e4738";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn traces_reach_an_otlp_receiver_and_follow_the_request_to_its_subgraphs() {
@@ -595,6 +597,44 @@ async fn traces_reach_an_otlp_receiver_and_follow_the_request_to_its_subgraphs()
     assert_eq!(dvla.traceparents().len(), 2, "{:?}", dvla.traceparents());
     drop(hub);
 
+    // Sampling new traces at 0: a client's sampled trace is still traced,
+    // an unsampled or new one is not (and nothing is handed on for it).
+    config.telemetry.trace_sample_ratio = 0.0.try_into().expect("a ratio");
+    let hub = HubProcess::start(&config, db.dir.path());
+    let unsampled = format!("00-{CLIENT_TRACE_2}-{CLIENT_SPAN}-00");
+    for traceparent in [None, Some(unsampled.as_str())] {
+        let body = post_with(&hub.url, PERSON, traceparent).await;
+        assert!(body["data"]["taxpayer"].is_object(), "{body}");
+    }
+    let sampled = format!("00-{CLIENT_TRACE_3}-{CLIENT_SPAN}-01");
+    let body = post_with(&hub.url, PERSON, Some(&sampled)).await;
+    assert!(body["data"]["taxpayer"].is_object(), "{body}");
+    eventually("the sampled trace", Duration::from_secs(20), || async {
+        receiver
+            .spans()
+            .iter()
+            .any(|s| s["name"] == "request" && s["traceId"] == CLIENT_TRACE_3)
+            .then_some(())
+    })
+    .await;
+    let traces: std::collections::BTreeSet<String> = receiver
+        .spans()
+        .iter()
+        .filter_map(|s| s["traceId"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        traces.len(),
+        3,
+        "the two earlier traces and the sampled one: {traces:?}"
+    );
+    let handed_on = dvla.traceparents();
+    assert_eq!(handed_on.len(), 3, "{handed_on:?}");
+    assert!(
+        handed_on[2].starts_with(&format!("00-{CLIENT_TRACE_3}-")),
+        "{handed_on:?}"
+    );
+    drop(hub);
+
     // With traces off (the default) nothing is exported or handed on.
     let config = hub_config(&db, subgraphs);
     let hub = HubProcess::start(&config, db.dir.path());
@@ -607,7 +647,7 @@ async fn traces_reach_an_otlp_receiver_and_follow_the_request_to_its_subgraphs()
     assert_eq!(dvla.requests(), before.1 + 1);
     assert_eq!(
         dvla.traceparents().len(),
-        2,
+        3,
         "no traceparent when traces are off"
     );
     tokio::time::sleep(Duration::from_millis(300)).await;

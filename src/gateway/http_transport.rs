@@ -10,7 +10,7 @@ use reqwest::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use tracing::Instrument;
 
 use super::transport::{SubgraphEvents, SubgraphRequest, SubgraphTransport, TransportError};
-use crate::telemetry::measure::{self, SubgraphOutcome};
+use crate::telemetry::measure::{SubgraphMeter, SubgraphOutcome};
 
 const ACCEPT_VALUE: &str = "application/graphql-response+json, application/json";
 
@@ -49,6 +49,7 @@ pub struct HttpTransport {
     /// URL that does not parse fails each call with the reason.
     url: Result<reqwest::Url, String>,
     timeout: Duration,
+    meter: SubgraphMeter,
 }
 
 impl HttpTransport {
@@ -59,6 +60,7 @@ impl HttpTransport {
             url: reqwest::Url::parse(url)
                 .map_err(|e| format!("the subgraph URL {url:?} is not a valid URL: {e}")),
             timeout,
+            meter: SubgraphMeter::new(name),
         }
     }
 
@@ -150,7 +152,7 @@ impl HttpTransport {
             Err(TransportError::Status { .. }) => SubgraphOutcome::HttpError,
             Err(_) => SubgraphOutcome::Unavailable,
         };
-        measure::subgraph_call(&self.name, outcome, started.elapsed());
+        self.meter.call(outcome, started.elapsed());
         sent
     }
 }

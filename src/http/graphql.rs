@@ -29,9 +29,9 @@ use tracing::Instrument;
 /// filled in once the request's context exists
 /// ([`HttpState::context_for_credential`]).
 pub(super) fn request_span(request: &HttpRequest) -> tracing::Span {
-    let span = tracing::info_span!("request", request_id = tracing::field::Empty);
-    crate::telemetry::continue_client_trace(&span, request.headers());
-    span
+    crate::telemetry::request_root(request.headers(), || {
+        tracing::info_span!("request", request_id = tracing::field::Empty)
+    })
 }
 
 /// POST /graphql

@@ -37,6 +37,7 @@ pub(crate) fn handle() -> Option<&'static PrometheusHandle> {
             let handle = recorder.handle();
             match metrics::set_global_recorder(recorder) {
                 Ok(()) => {
+                    super::measure::register();
                     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                         let upkeep = handle.clone();
                         runtime.spawn(async move {

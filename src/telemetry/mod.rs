@@ -19,4 +19,4 @@ pub use config::{OtlpEndpoint, SampleRatio, TelemetryConfig};
 pub use exporter::{install_metrics, render_metrics, ScrapeSources};
 pub use logs::{init_logging, LogFormat};
 pub use progress::{progress_bar, reporter, spinner};
-pub use traces::{continue_client_trace, trace_headers, Traces, TracesError};
+pub use traces::{request_root, trace_headers, Traces, TracesError};
