@@ -14,11 +14,13 @@ use tellonce_departments::Department;
 use tellonce_support::*;
 use ws_client::WsClient;
 
-/// The value of the sample `name` whose labels include every pair of `labels`.
+/// The sum of the samples `name` whose labels include every pair of
+/// `labels` (`None` when there is none).
 fn sample(page: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    page.lines()
+    let values: Vec<f64> = page
+        .lines()
         .filter(|line| !line.starts_with('#'))
-        .find_map(|line| {
+        .filter_map(|line| {
             let (series, value) = line.rsplit_once(' ')?;
             let (metric, rest) = match series.split_once('{') {
                 Some((metric, rest)) => (metric, rest.strip_suffix('}')?),
@@ -33,6 +35,8 @@ fn sample(page: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
             };
             labels.iter().all(has).then(|| value.parse().ok())?
         })
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum())
 }
 
 async fn scrape(base: &str) -> String {
@@ -72,6 +76,21 @@ async fn the_metrics_page_moves_with_what_the_hub_does() {
         let body = graphql(&url, query, json!({})).await;
         assert!(body.get("errors").is_none(), "{body}");
     }
+    // Each request looks its document up once, however many stages use it.
+    let queried = scrape(&base).await;
+    let documents = |result| {
+        moved(
+            &before,
+            &queried,
+            "tellonce_cache_lookups_total",
+            &[("cache", "document"), ("result", result)],
+        )
+    };
+    assert_eq!(
+        (documents("miss"), documents("hit")),
+        (2.0, 1.0),
+        "{queried}"
+    );
     // Refused for its depth, before it is parsed.
     let nested = "{ ".to_string() + &"a { ".repeat(20) + "b" + &" }".repeat(20) + " }";
     let refused = graphql(&url, &nested, json!({})).await;

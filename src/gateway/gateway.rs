@@ -80,6 +80,15 @@ pub struct Gateway {
     pub(super) mutation_audit: Option<Arc<dyn MutationAudit>>,
 }
 
+/// An operation [`Gateway::prepared`] prepared, with its kind.
+pub struct Prepared(Arc<PreparedOperation>);
+
+impl Prepared {
+    pub fn kind(&self) -> OperationKind {
+        self.0.kind
+    }
+}
+
 impl Gateway {
     /// HTTP transports for every `join__Graph` URL, except the subgraphs
     /// `options.transports` provides.
@@ -154,19 +163,19 @@ impl Gateway {
             .map_err(GraphQLResponse::request_error)
     }
 
-    /// The kind of a valid operation (prepared off the HTTP worker when it is
-    /// new, so the execution that follows finds it cached); `None` when the
-    /// request would fail anyway.
-    pub async fn prepared_kind(
+    /// A valid operation, prepared (off the HTTP worker when it is new) for
+    /// [`Gateway::execute_prepared_to_json`] to run without looking it up
+    /// again; `None` when the request would fail anyway.
+    pub async fn prepared(
         &self,
         request: &GraphQLRequest,
         context: &RequestContext,
-    ) -> Option<OperationKind> {
+    ) -> Option<Prepared> {
         let query = request.query.as_deref()?;
         self.prepare(query, request.operation_name.as_deref(), context)
             .await
             .ok()
-            .map(|prepared| prepared.kind)
+            .map(Prepared)
     }
 
     /// The prepared operation for `query` under `context`'s limits.
@@ -198,7 +207,7 @@ impl Gateway {
         request: GraphQLRequest,
         context: &RequestContext,
     ) -> GraphQLResponse {
-        match self.run_with_deadline(request, context).await {
+        match self.run_with_deadline(request, None, context).await {
             Ok(executed) => executed.into_response(),
             Err(response) => response,
         }
@@ -211,7 +220,24 @@ impl Gateway {
         request: GraphQLRequest,
         context: &RequestContext,
     ) -> ResponseBody {
-        match self.run_with_deadline(request, context).await {
+        match self.run_with_deadline(request, None, context).await {
+            Ok(executed) => executed.into_body(),
+            Err(response) => ResponseBody::of(&response),
+        }
+    }
+
+    /// As [`Gateway::execute_to_json`], for a request [`Gateway::prepared`]
+    /// already prepared on this gateway.
+    pub async fn execute_prepared_to_json(
+        &self,
+        request: GraphQLRequest,
+        prepared: Prepared,
+        context: &RequestContext,
+    ) -> ResponseBody {
+        match self
+            .run_with_deadline(request, Some(prepared.0), context)
+            .await
+        {
             Ok(executed) => executed.into_body(),
             Err(response) => ResponseBody::of(&response),
         }
@@ -222,49 +248,60 @@ impl Gateway {
     async fn run_with_deadline(
         &self,
         request: GraphQLRequest,
+        known: Option<Arc<PreparedOperation>>,
         context: &RequestContext,
     ) -> Result<Executed, GraphQLResponse> {
         let deadline = Duration::from_millis(context.limits.request_timeout_ms);
         let started = std::time::Instant::now();
         let mut kind = None;
-        let (result, outcome) =
-            match tokio::time::timeout(deadline, self.run(request, context, &mut kind)).await {
-                Ok(Ok(executed)) => {
-                    let outcome = if executed.errors.is_empty() {
-                        RequestOutcome::Ok
-                    } else {
-                        RequestOutcome::Errors
-                    };
-                    (Ok(executed), outcome)
-                }
-                Ok(Err(refused)) => (Err(refused), RequestOutcome::Refused),
-                Err(_) => (
-                    Err(GraphQLResponse::request_error(GraphQLError::new(
-                        format!(
-                            "the request took longer than {} ms (limit request_timeout_ms)",
-                            context.limits.request_timeout_ms
-                        ),
-                        ErrorCode::Timeout,
-                    ))),
-                    RequestOutcome::Timeout,
-                ),
-            };
+        let (result, outcome) = match tokio::time::timeout(
+            deadline,
+            self.run(request, known, context, &mut kind),
+        )
+        .await
+        {
+            Ok(Ok(executed)) => {
+                let outcome = if executed.errors.is_empty() {
+                    RequestOutcome::Ok
+                } else {
+                    RequestOutcome::Errors
+                };
+                (Ok(executed), outcome)
+            }
+            Ok(Err(refused)) => (Err(refused), RequestOutcome::Refused),
+            Err(_) => (
+                Err(GraphQLResponse::request_error(GraphQLError::new(
+                    format!(
+                        "the request took longer than {} ms (limit request_timeout_ms)",
+                        context.limits.request_timeout_ms
+                    ),
+                    ErrorCode::Timeout,
+                ))),
+                RequestOutcome::Timeout,
+            ),
+        };
         measure::request(kind, outcome, started.elapsed());
         result
     }
 
     /// Prepares a request, applies the authorization rules and coerces its
     /// variables: everything before execution, shared by every transport.
+    /// Prepares the request (unless `known` is its prepared operation),
+    /// authorizes it and coerces its variables.
     pub(super) async fn admit(
         &self,
         request: &GraphQLRequest,
+        known: Option<Arc<PreparedOperation>>,
         context: &RequestContext,
     ) -> Result<Admitted, GraphQLResponse> {
         let query = query_of(request)?;
-        let mut prepared = self
-            .prepare(query, request.operation_name.as_deref(), context)
-            .await
-            .map_err(request_errors)?;
+        let mut prepared = match known {
+            Some(prepared) => prepared,
+            None => self
+                .prepare(query, request.operation_name.as_deref(), context)
+                .await
+                .map_err(request_errors)?,
+        };
         let mut denied_errors = Vec::new();
         if let (Some(authorization), false) = (&self.authorization, context.internal) {
             let denied = authorization.unauthorized(&prepared.guarded, &context.principal);
@@ -327,10 +364,11 @@ impl Gateway {
     async fn run(
         &self,
         request: GraphQLRequest,
+        known: Option<Arc<PreparedOperation>>,
         context: &RequestContext,
         kind: &mut Option<OperationKind>,
     ) -> Result<Executed, GraphQLResponse> {
-        let admitted = self.admit(&request, context).await?;
+        let admitted = self.admit(&request, known, context).await?;
         *kind = Some(admitted.prepared.kind);
         if admitted.prepared.kind == OperationKind::Subscription {
             return Err(GraphQLResponse::request_error(GraphQLError::new(

@@ -41,7 +41,7 @@ pub mod ws_transport;
 pub use authorize::{Authorization, AuthorizationConfig, PolicyRule};
 pub use config::{GatewayConfig, SubgraphConfig};
 pub use context::RequestContext;
-pub use gateway::{Gateway, GatewayError, GatewayOptions};
+pub use gateway::{Gateway, GatewayError, GatewayOptions, Prepared};
 pub use health::{SubgraphHealth, SubgraphStatus};
 pub use http_transport::HttpTransport;
 pub use limits::{LimitError, RequestLimits};

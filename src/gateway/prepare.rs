@@ -128,6 +128,19 @@ pub fn cached(
     limits: &RequestLimits,
     internal: bool,
 ) -> Option<Result<Arc<PreparedOperation>, Vec<GraphQLError>>> {
+    let hit = find(supergraph, query, operation_name, limits, internal);
+    measure::cache_lookup(Cache::Document, hit.is_some());
+    hit
+}
+
+/// [`cached`] without counting the lookup.
+fn find(
+    supergraph: &Supergraph,
+    query: &str,
+    operation_name: Option<&str>,
+    limits: &RequestLimits,
+    internal: bool,
+) -> Option<Result<Arc<PreparedOperation>, Vec<GraphQLError>>> {
     let key = document_key(
         &supergraph.plan_cache.key_hasher,
         query,
@@ -136,9 +149,7 @@ pub fn cached(
     );
     let hit = supergraph.plan_cache.documents.get(&key);
     let hit =
-        hit.filter(|hit| hit.source == query && hit.requested_name.as_deref() == operation_name);
-    measure::cache_lookup(Cache::Document, hit.is_some());
-    let hit = hit?;
+        hit.filter(|hit| hit.source == query && hit.requested_name.as_deref() == operation_name)?;
     Some(match hit.measure.check(limits) {
         Ok(()) => Ok(hit),
         Err(error) => Err(vec![error.to_graphql()]),
@@ -155,6 +166,21 @@ pub fn prepare(
     internal: bool,
 ) -> Result<Arc<PreparedOperation>, Vec<GraphQLError>> {
     if let Some(hit) = cached(supergraph, query, operation_name, limits, internal) {
+        return hit;
+    }
+    prepare_and_cache(supergraph, query, operation_name, limits, internal)
+}
+
+/// Prepares a document not found in the cache (looking again first: another
+/// request may have prepared it meanwhile) and caches it.
+fn prepare_and_cache(
+    supergraph: &Supergraph,
+    query: &str,
+    operation_name: Option<&str>,
+    limits: &RequestLimits,
+    internal: bool,
+) -> Result<Arc<PreparedOperation>, Vec<GraphQLError>> {
+    if let Some(hit) = find(supergraph, query, operation_name, limits, internal) {
         return hit;
     }
     let prepared = Arc::new(prepare_uncached(
@@ -213,7 +239,7 @@ pub async fn prepare_off_thread(
     let task = tokio::task::spawn_blocking(move || {
         let _in_request = span.enter();
         let _permit = permit;
-        prepare(&supergraph, &query, name.as_deref(), &task_limits, internal)
+        prepare_and_cache(&supergraph, &query, name.as_deref(), &task_limits, internal)
     });
     match tokio::time::timeout(deadline.saturating_sub(started.elapsed()), task).await {
         Ok(Ok(prepared)) => prepared,

@@ -34,7 +34,7 @@ impl Gateway {
         request: GraphQLRequest,
         context: RequestContext,
     ) -> Result<ResponseStream, GraphQLResponse> {
-        let admitted = self.admit(&request, &context).await?;
+        let admitted = self.admit(&request, None, &context).await?;
         if admitted.prepared.kind != OperationKind::Subscription {
             let body = self.execute_to_json(request, &context).await;
             return Ok(stream::once(async move { body }).boxed());

@@ -124,10 +124,19 @@ async fn post_in_span(
         let body = gateway.execute_to_json(one, &context).await;
         return reply_json(media, status_for(media, &body), body.json);
     };
-    if gateway.prepared_kind(&one, &context).await != Some(OperationKind::Query) {
-        let body = gateway.execute_to_json(one, &context).await;
-        return reply_json(media, status_for(media, &body), body.json);
-    }
+    let prepared = match gateway.prepared(&one, &context).await {
+        Some(prepared) if prepared.kind() == OperationKind::Query => prepared,
+        Some(prepared) => {
+            let body = gateway
+                .execute_prepared_to_json(one, prepared, &context)
+                .await;
+            return reply_json(media, status_for(media, &body), body.json);
+        }
+        None => {
+            let body = gateway.execute_to_json(one, &context).await;
+            return reply_json(media, status_for(media, &body), body.json);
+        }
+    };
     let key = DedupKey {
         gateway: Arc::as_ptr(&gateway) as usize,
         body: body.clone(),
@@ -137,7 +146,9 @@ async fn post_in_span(
     };
     let shared = dedup
         .run(key, async move {
-            let body = gateway.execute_to_json(one, &context).await;
+            let body = gateway
+                .execute_prepared_to_json(one, prepared, &context)
+                .await;
             SharedReply {
                 status: status_for(media, &body),
                 content_type: media.content_type(),
