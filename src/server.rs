@@ -175,6 +175,9 @@ pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
     start_on(config, listener).await
 }
 
+/// Blocking threads per HTTP worker at most.
+const MAX_BLOCKING_THREADS: usize = 16;
+
 /// As [`start`], on a listener the caller bound (tests bind port 0).
 pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningHub, StartError> {
     if config.telemetry.metrics {
@@ -301,6 +304,12 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
     // (the demo, tests) stop in the order we choose.
     .disable_signals()
     .shutdown_timeout(30)
+    // Blocking work on the workers is store reads (the pool holds 8
+    // connections) and preparing documents (a few at a time): beyond this
+    // many threads, more only wait, and each would keep its stack and
+    // allocator heap (10,000 subscribers opening at once grew 250 threads
+    // and half a gigabyte).
+    .worker_max_blocking_threads(MAX_BLOCKING_THREADS)
     .run();
     let handle = server.handle();
     let task = tokio::spawn(server);
