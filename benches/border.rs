@@ -7,7 +7,8 @@
 //! `cargo bench --bench border` (PostgreSQL at
 //! postgres://postgres@127.0.0.1:5432/test; skipped if unreachable).
 //! `BORDER_BENCH_DECLARATIONS` (default 5000) and `BORDER_BENCH_CONCURRENCY`
-//! (default 64) tune the run; `BORDER_BENCH_BACKEND` picks one backend.
+//! (clients per run, a comma-separated list; default 16,32,64) tune it;
+//! `BORDER_BENCH_BACKEND` picks one backend.
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -136,7 +137,7 @@ async fn run(
     agencies: &[RunningDepartment],
 ) {
     let declarations = env_number("BORDER_BENCH_DECLARATIONS", 5_000);
-    let concurrency = env_number("BORDER_BENCH_CONCURRENCY", 64);
+    let levels = concurrency_levels();
     let mut config = Config {
         data_dir: dir.to_path_buf(),
         database_url: Some(url.clone()),
@@ -167,32 +168,80 @@ async fn run(
         .expect("hub starts");
     let arrives = (chrono::Utc::now() + chrono::Duration::hours(6))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let body = {
-        let arrives = arrives.clone();
-        Arc::new(
-            move |n: u32| json!({ "query": DECLARE, "variables": { "d": declaration(n, &arrives), "k": format!("bench-{n}") } }),
-        )
-    };
     let complete = |r: &Value| {
         r["data"]["declareConsignment"]["status"]
             .as_str()
             .is_some_and(|s| s != "PROVISIONAL")
     };
-    let (seconds, latencies) = drive(
-        &hub.graphql_url(),
-        Some(DECLARANT_KEY),
-        declarations,
-        concurrency,
-        body,
-        complete,
-    )
-    .await;
+    let mut runs = Vec::new();
+    for &concurrency in &levels {
+        // Keys of their own per level: a replayed key would be answered
+        // from the first declaration, not processed.
+        let body = {
+            let arrives = arrives.clone();
+            Arc::new(
+                move |n: u32| json!({ "query": DECLARE, "variables": { "d": declaration(n, &arrives), "k": format!("bench-{concurrency}-{n}") } }),
+            )
+        };
+        let (seconds, latencies) = drive(
+            &hub.graphql_url(),
+            Some(DECLARANT_KEY),
+            declarations,
+            concurrency,
+            body,
+            complete,
+        )
+        .await;
+        runs.push((concurrency, seconds, latencies));
+    }
     hub.stop().await;
 
-    // Each agency alone, at the same concurrency: its own time.
+    for (concurrency, seconds, latencies) in runs {
+        let slowest = slowest_agency(agencies, &arrives, declarations.min(3000), concurrency).await;
+        println!(
+            "{backend:<10} {declarations} declarations in {seconds:.2} s = {:.0} declarations/s ({concurrency} concurrent clients), each answered with its complete plan; declaration to complete plan p50 {:.1} ms, p99 {:.1} ms; slowest agency alone ({}) p50 {:.1} ms, p99 {:.1} ms; p99 beyond it {:.1} ms",
+            f64::from(declarations) / seconds,
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99),
+            slowest.0,
+            slowest.1,
+            slowest.2,
+            percentile(&latencies, 0.99) - slowest.2,
+        );
+    }
+}
+
+/// The concurrent clients of each run: `BORDER_BENCH_CONCURRENCY`, a
+/// comma-separated list (default 16, 32 and 64), so the report shows how
+/// latency grows with load at each throughput.
+fn concurrency_levels() -> Vec<u32> {
+    let levels: Vec<u32> = std::env::var("BORDER_BENCH_CONCURRENCY")
+        .ok()
+        .map(|text| {
+            text.split(',')
+                .filter_map(|n| n.trim().parse().ok())
+                .filter(|n| *n > 0)
+                .collect()
+        })
+        .unwrap_or_default();
+    if levels.is_empty() {
+        vec![16, 32, 64]
+    } else {
+        levels
+    }
+}
+
+/// Each agency alone at `concurrency`: the slowest one's name, p50 and p99
+/// (its own time, which a plan cannot beat).
+async fn slowest_agency(
+    agencies: &[RunningDepartment],
+    arrives: &str,
+    requests: u32,
+    concurrency: u32,
+) -> (String, f64, f64) {
     let mut slowest = (String::new(), 0.0f64, 0.0f64);
     for agency in agencies {
-        let arrives = arrives.clone();
+        let arrives = arrives.to_owned();
         let body = Arc::new(move |n: u32| {
             let mut consignment = declaration(n, &arrives);
             consignment["reference"] = json!(format!("c-{n}"));
@@ -201,30 +250,13 @@ async fn run(
             json!({ "query": ASSESS, "variables": { "c": consignment } })
         });
         let answered = |r: &Value| r["data"]["assessRisk"]["riskLevel"].is_string();
-        let (_, own) = drive(
-            &agency.url(),
-            None,
-            declarations.min(3000),
-            concurrency,
-            body,
-            answered,
-        )
-        .await;
+        let (_, own) = drive(&agency.url(), None, requests, concurrency, body, answered).await;
         let p99 = percentile(&own, 0.99);
         if p99 > slowest.2 {
             slowest = (agency.name().to_owned(), percentile(&own, 0.5), p99);
         }
     }
-    println!(
-        "{backend:<10} {declarations} declarations in {seconds:.2} s = {:.0} declarations/s ({concurrency} concurrent clients), each answered with its complete plan; declaration to complete plan p50 {:.1} ms, p99 {:.1} ms; slowest agency alone ({}) p50 {:.1} ms, p99 {:.1} ms; p99 beyond it {:.1} ms",
-        f64::from(declarations) / seconds,
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
-        slowest.0,
-        slowest.1,
-        slowest.2,
-        percentile(&latencies, 0.99) - slowest.2,
-    );
+    slowest
 }
 
 #[tokio::main(flavor = "multi_thread")]
