@@ -94,6 +94,18 @@ async fn the_metrics_page_moves_with_what_the_hub_does() {
     // Refused for its depth, before it is parsed.
     let nested = "{ ".to_string() + &"a { ".repeat(20) + "b" + &" }".repeat(20) + " }";
     let refused = graphql(&url, &nested, json!({})).await;
+    // …and refused once: its document is not prepared again to execute it.
+    let after_refusal = scrape(&base).await;
+    assert_eq!(
+        moved(
+            &queried,
+            &after_refusal,
+            "tellonce_cache_lookups_total",
+            &[("cache", "document"), ("result", "miss")],
+        ),
+        1.0,
+        "{after_refusal}"
+    );
     // A department that is down.
     departments.stop(Department::Dvla).await;
     let partial = graphql(&url, PERSON, json!({})).await;

@@ -80,12 +80,20 @@ pub struct Gateway {
     pub(super) mutation_audit: Option<Arc<dyn MutationAudit>>,
 }
 
-/// An operation [`Gateway::prepared`] prepared, with its kind.
-pub struct Prepared(Arc<PreparedOperation>);
+/// What preparing a document gave: the operation, or the errors refusing it.
+type Preparation = Result<Arc<PreparedOperation>, Vec<GraphQLError>>;
+
+/// A request's operation as [`Gateway::prepared`] found it, prepared or
+/// refused (`None`: the request has no document to prepare).
+pub struct Prepared(Option<Preparation>);
 
 impl Prepared {
-    pub fn kind(&self) -> OperationKind {
-        self.0.kind
+    /// The kind of a valid operation.
+    pub fn kind(&self) -> Option<OperationKind> {
+        match &self.0 {
+            Some(Ok(prepared)) => Some(prepared.kind),
+            _ => None,
+        }
     }
 }
 
@@ -163,19 +171,17 @@ impl Gateway {
             .map_err(GraphQLResponse::request_error)
     }
 
-    /// A valid operation, prepared (off the HTTP worker when it is new) for
-    /// [`Gateway::execute_prepared_to_json`] to run without looking it up
-    /// again; `None` when the request would fail anyway.
-    pub async fn prepared(
-        &self,
-        request: &GraphQLRequest,
-        context: &RequestContext,
-    ) -> Option<Prepared> {
-        let query = request.query.as_deref()?;
-        self.prepare(query, request.operation_name.as_deref(), context)
-            .await
-            .ok()
-            .map(Prepared)
+    /// The request's operation prepared (off the HTTP worker when it is
+    /// new) or refused, for [`Gateway::execute_prepared_to_json`] to run
+    /// without preparing it again.
+    pub async fn prepared(&self, request: &GraphQLRequest, context: &RequestContext) -> Prepared {
+        let Some(query) = request.query.as_deref() else {
+            return Prepared(None);
+        };
+        Prepared(Some(
+            self.prepare(query, request.operation_name.as_deref(), context)
+                .await,
+        ))
     }
 
     /// The prepared operation for `query` under `context`'s limits.
@@ -227,17 +233,14 @@ impl Gateway {
     }
 
     /// As [`Gateway::execute_to_json`], for a request [`Gateway::prepared`]
-    /// already prepared on this gateway.
+    /// already prepared (or refused) on this gateway.
     pub async fn execute_prepared_to_json(
         &self,
         request: GraphQLRequest,
         prepared: Prepared,
         context: &RequestContext,
     ) -> ResponseBody {
-        match self
-            .run_with_deadline(request, Some(prepared.0), context)
-            .await
-        {
+        match self.run_with_deadline(request, prepared.0, context).await {
             Ok(executed) => executed.into_body(),
             Err(response) => ResponseBody::of(&response),
         }
@@ -248,7 +251,7 @@ impl Gateway {
     async fn run_with_deadline(
         &self,
         request: GraphQLRequest,
-        known: Option<Arc<PreparedOperation>>,
+        known: Option<Preparation>,
         context: &RequestContext,
     ) -> Result<Executed, GraphQLResponse> {
         let deadline = Duration::from_millis(context.limits.request_timeout_ms);
@@ -286,22 +289,23 @@ impl Gateway {
 
     /// Prepares a request, applies the authorization rules and coerces its
     /// variables: everything before execution, shared by every transport.
-    /// Prepares the request (unless `known` is its prepared operation),
+    /// Prepares the request (unless `known` is what preparing it gave),
     /// authorizes it and coerces its variables.
     pub(super) async fn admit(
         &self,
         request: &GraphQLRequest,
-        known: Option<Arc<PreparedOperation>>,
+        known: Option<Preparation>,
         context: &RequestContext,
     ) -> Result<Admitted, GraphQLResponse> {
         let query = query_of(request)?;
-        let mut prepared = match known {
-            Some(prepared) => prepared,
-            None => self
-                .prepare(query, request.operation_name.as_deref(), context)
-                .await
-                .map_err(request_errors)?,
+        let preparation = match known {
+            Some(preparation) => preparation,
+            None => {
+                self.prepare(query, request.operation_name.as_deref(), context)
+                    .await
+            }
         };
+        let mut prepared = preparation.map_err(request_errors)?;
         let mut denied_errors = Vec::new();
         if let (Some(authorization), false) = (&self.authorization, context.internal) {
             let denied = authorization.unauthorized(&prepared.guarded, &context.principal);
@@ -364,7 +368,7 @@ impl Gateway {
     async fn run(
         &self,
         request: GraphQLRequest,
-        known: Option<Arc<PreparedOperation>>,
+        known: Option<Preparation>,
         context: &RequestContext,
         kind: &mut Option<OperationKind>,
     ) -> Result<Executed, GraphQLResponse> {

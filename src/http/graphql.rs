@@ -124,19 +124,14 @@ async fn post_in_span(
         let body = gateway.execute_to_json(one, &context).await;
         return reply_json(media, status_for(media, &body), body.json);
     };
-    let prepared = match gateway.prepared(&one, &context).await {
-        Some(prepared) if prepared.kind() == OperationKind::Query => prepared,
-        Some(prepared) => {
-            let body = gateway
-                .execute_prepared_to_json(one, prepared, &context)
-                .await;
-            return reply_json(media, status_for(media, &body), body.json);
-        }
-        None => {
-            let body = gateway.execute_to_json(one, &context).await;
-            return reply_json(media, status_for(media, &body), body.json);
-        }
-    };
+    // Prepared (or refused) once, for the execution that follows too.
+    let prepared = gateway.prepared(&one, &context).await;
+    if prepared.kind() != Some(OperationKind::Query) {
+        let body = gateway
+            .execute_prepared_to_json(one, prepared, &context)
+            .await;
+        return reply_json(media, status_for(media, &body), body.json);
+    }
     let key = DedupKey {
         gateway: Arc::as_ptr(&gateway) as usize,
         body: body.clone(),

@@ -130,6 +130,13 @@ pub enum SubgraphOutcome {
 }
 
 impl SubgraphOutcome {
+    const ALL: [SubgraphOutcome; 4] = [
+        SubgraphOutcome::Ok,
+        SubgraphOutcome::HttpError,
+        SubgraphOutcome::Unavailable,
+        SubgraphOutcome::Timeout,
+    ];
+
     fn label(self) -> &'static str {
         match self {
             SubgraphOutcome::Ok => "ok",
@@ -138,15 +145,6 @@ impl SubgraphOutcome {
             SubgraphOutcome::Timeout => "timeout",
         }
     }
-}
-
-impl SubgraphOutcome {
-    const ALL: [SubgraphOutcome; 4] = [
-        SubgraphOutcome::Ok,
-        SubgraphOutcome::HttpError,
-        SubgraphOutcome::Unavailable,
-        SubgraphOutcome::Timeout,
-    ];
 }
 
 /// The metrics of one subgraph's HTTP calls, registered when its transport
