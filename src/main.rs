@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use tellonce::auth::cli::{self as principal_cli, PrincipalCommand};
-use tellonce::config::{Config, ConfigArgs};
+use tellonce::config::{Config, ConfigArgs, ConfigError};
 use tellonce::gateway::compose::compose_subgraphs;
 use tellonce::gateway::reload::subgraph_source;
 use tellonce::gateway::Supergraph;
@@ -138,16 +138,20 @@ const EXIT_BAD_INPUT: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Traces are for the hub's requests: only the commands that serve them
-    // export any. A configuration that does not load is reported by the
-    // command itself.
+    // export any, and they read their configuration here, once. One that
+    // does not load is reported by the command itself.
     let serving = match &cli.command {
-        Command::Serve(args) => args.config.load().ok(),
-        Command::Demo { config, .. } => config.load().ok(),
+        Command::Serve(args) => Some(args.config.load()),
+        Command::Demo { config, .. } => Some(config.load()),
         _ => None,
     };
+    let telemetry = serving
+        .as_ref()
+        .and_then(|loaded| loaded.as_ref().ok())
+        .map(|config| &config.telemetry);
     // Built before the async runtime: the exporter's blocking HTTP client
     // must not live inside it.
-    let _traces = match init_logging(cli.log_format, serving.as_ref().map(|c| &c.telemetry)) {
+    let _traces = match init_logging(cli.log_format, telemetry) {
         Ok(traces) => traces,
         Err(error) => {
             eprintln!("error: {error}");
@@ -188,7 +192,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, serving)) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {}", error_chain(&error));
@@ -210,12 +214,18 @@ fn error_chain(error: &anyhow::Error) -> String {
     message
 }
 
-async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+/// Runs an async command; `serving` is the configuration `main` loaded for
+/// `serve` and `demo`.
+async fn run(cli: Cli, serving: Option<Result<Config, ConfigError>>) -> anyhow::Result<ExitCode> {
+    let loaded = |args: &ConfigArgs| serving.unwrap_or_else(|| args.load());
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => {
+            let config = loaded(&args.config)?;
+            serve(args, config).await
+        }
         Command::Compose { config, output } => compose(config.load()?, output.as_deref()).await,
         Command::Check { supergraph } => check(&supergraph),
-        Command::Demo { port, config } => tellonce::demo::run(port, config.load()?)
+        Command::Demo { port, config } => tellonce::demo::run(port, loaded(&config)?)
             .await
             .map(|()| ExitCode::SUCCESS)
             .context("the demo stopped"),
@@ -345,8 +355,7 @@ fn agencies(config: &tellonce::config::Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let mut config = args.config.load()?;
+async fn serve(args: ServeArgs, mut config: Config) -> anyhow::Result<ExitCode> {
     if let Some(supergraph) = args.supergraph {
         config.supergraph = Some(supergraph);
     }
