@@ -145,3 +145,24 @@ on_off_table() {
       if (c) printf "| **mean** | **%.1f** | **%.1f** | **%.2f** | **%.2f** | **%.2f** |\n", sa / c, sb / c, sa / sb, pa / c, pb / c
     }' "$1"
 }
+
+# ROUNDS alternating rounds of the deep-query BODY against ON_URL and
+# OFF_URL (the order swapped every round, so a noisy spell falls on both),
+# SECONDS each, written to OUT as "round on|off req/s p99_ms" lines for
+# on_off_table. ON_AUTHORIZATION, if given, is sent to ON_URL only.
+on_off_rounds() {
+  local out=$1 rounds=$2 seconds=$3 body=$4 on_url=$5 off_url=$6 on_authorization=${7:-}
+  local round order variant line
+  : >"$out"
+  for round in $(seq "$rounds"); do
+    if [ $((round % 2)) = 1 ]; then order="on off"; else order="off on"; fi
+    for variant in $order; do
+      if [ "$variant" = on ]; then
+        line=$(wrk_rate_p99 "$on_url" "$body" "$seconds" "$on_authorization")
+      else
+        line=$(wrk_rate_p99 "$off_url" "$body" "$seconds")
+      fi
+      echo "$round $variant ${line:-failed failed}" >>"$out"
+    done
+  done
+}

@@ -88,18 +88,7 @@ if [ "$anonymous" != UNAUTHORIZED_FIELD_OR_TYPE ] || [ "$with_key" != "$open" ] 
   exit 0
 fi
 
-: >"$OUT"
-for round in $(seq "$ROUNDS"); do
-  if [ $((round % 2)) = 1 ]; then order="on off"; else order="off on"; fi
-  for variant in $order; do
-    if [ "$variant" = on ]; then
-      line=$(wrk_rate_p99 "$ON_URL" "$BODY" "$SECONDS_PER_RUN" "Bearer $KEY")
-    else
-      line=$(wrk_rate_p99 "$OFF_URL" "$BODY" "$SECONDS_PER_RUN")
-    fi
-    echo "$round $variant ${line:-failed failed}" >>"$OUT"
-  done
-done
+on_off_rounds "$OUT" "$ROUNDS" "$SECONDS_PER_RUN" "$BODY" "$ON_URL" "$OFF_URL" "Bearer $KEY"
 stop_all_started
 
 echo "$ROUNDS rounds, one ${SECONDS_PER_RUN} s wrk run (2 s warm-up) per hub per round, the order"

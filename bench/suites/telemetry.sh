@@ -90,18 +90,7 @@ if [ "$on_answer" != "$off_answer" ] || [ "$on_answer" = null ] ||
   exit 0
 fi
 
-: >"$OUT"
-for round in $(seq "$ROUNDS"); do
-  if [ $((round % 2)) = 1 ]; then order="on off"; else order="off on"; fi
-  for variant in $order; do
-    if [ "$variant" = on ]; then
-      line=$(wrk_rate_p99 "$ON_URL" "$BODY" "$SECONDS_PER_RUN")
-    else
-      line=$(wrk_rate_p99 "$OFF_URL" "$BODY" "$SECONDS_PER_RUN")
-    fi
-    echo "$round $variant ${line:-failed failed}" >>"$OUT"
-  done
-done
+on_off_rounds "$OUT" "$ROUNDS" "$SECONDS_PER_RUN" "$BODY" "$ON_URL" "$OFF_URL"
 sleep 2
 exports=$(cat "$EXPORTS")
 stop_all_started
