@@ -26,18 +26,38 @@ use super::{Border, BorderError};
 use crate::ledger::{NewEntry, Receipt};
 use crate::store::{write_transaction, AnyConnection};
 
-/// Inserts a declaration's rows on one concrete connection.
-macro_rules! insert_declared {
-    ($conn:expr, $row:expr, $saving:expr, $rows:expr) => {{
-        diesel::insert_into(border_consignments::table)
-            .values($row)
-            .execute($conn)?;
-        diesel::insert_into(border_savings::table)
-            .values($saving)
-            .execute($conn)?;
-        diesel::insert_into(border_assessments::table)
-            .values($rows)
-            .execute($conn)?;
+/// Rows a batch inserts in one statement at most (SQLite binds at most
+/// 32,766 values per statement; the widest row has 14 columns).
+const ROWS_PER_STATEMENT: usize = 1000;
+
+/// Writes `$rows` as upserts: on PostgreSQL, where each statement is a
+/// round trip, as multi-row statements; on SQLite (in process, and diesel
+/// has no multi-row upsert for it) a row at a time from one cached
+/// prepared statement.
+macro_rules! upsert_rows {
+    ($conn:expr, $table:expr, $rows:expr, $target:expr, $set:expr) => {{
+        match &mut *$conn {
+            AnyConnection::Postgres(c) => {
+                for chunk in $rows.chunks(ROWS_PER_STATEMENT) {
+                    diesel::insert_into($table)
+                        .values(chunk)
+                        .on_conflict($target)
+                        .do_update()
+                        .set($set)
+                        .execute(c)?;
+                }
+            }
+            AnyConnection::Sqlite(c) => {
+                for row in &$rows {
+                    diesel::insert_into($table)
+                        .values(row)
+                        .on_conflict($target)
+                        .do_update()
+                        .set($set)
+                        .execute(c)?;
+                }
+            }
+        }
     }};
 }
 
@@ -175,22 +195,18 @@ impl Border {
         self.ledger.subject_hash(&format!("eori:{eori}"))
     }
 
-    /// Step one of a declaration inside the batch transaction: an earlier
-    /// declaration under the key, or the rows and ledger entries to write.
+    /// Step one of a declaration inside the batch transaction: the earlier
+    /// declaration under the key (`existing`, read for the whole batch at
+    /// once), or the rows and ledger entries to write.
     pub(super) fn prepare_declaration(
         &self,
-        conn: &mut AnyConnection,
+        existing: Option<ConsignmentRow>,
         declaration: &Declaration,
         key: &str,
         actor: &str,
         registry: &AgencyRegistry,
     ) -> Result<DeclarationStep, BorderError> {
         let hash = declaration.content_hash();
-        let existing = border_consignments::table
-            .filter(border_consignments::idempotency_key.eq(key))
-            .select(ConsignmentRow::as_select())
-            .first::<ConsignmentRow>(conn)
-            .optional()?;
         if let Some(row) = existing {
             if row.content_hash != hash {
                 return Err(BorderError::Conflict(format!(
@@ -291,11 +307,12 @@ impl Border {
         }))
     }
 
-    /// Step two: the rows written with the declaration's receipts.
+    /// Step two: the rows, with the declaration's receipts, added to the
+    /// batch's writes.
     pub(super) fn finish_declaration(
-        conn: &mut AnyConnection,
         new: NewDeclaration,
         receipts: &[Receipt],
+        writes: &mut BatchRows,
     ) -> Result<Declared, BorderError> {
         let NewDeclaration {
             mut row,
@@ -315,85 +332,84 @@ impl Border {
         row.ledger_seq = first.seq as i64;
         row.entry_hash = first.entry_hash.to_vec();
         row.signature = first.signature.to_vec();
-        let saving = SavingRow::of(&row.id, &plan.saving);
-        // Multi-row inserts do not compile on the connection enum.
-        match conn {
-            AnyConnection::Postgres(c) => insert_declared!(c, &row, &saving, &assessments),
-            AnyConnection::Sqlite(c) => insert_declared!(c, &row, &saving, &assessments),
-        }
+        writes.savings.push(SavingRow::of(&row.id, &plan.saving));
+        writes.assessments.extend(assessments);
+        let view = PlanView::from_row(row.clone())?;
+        writes.consignments.push(row);
         Ok(Declared {
-            view: PlanView::from_row(row)?,
+            view,
             to_ask,
             token,
         })
     }
 
     /// Step one of recording the answers of the agencies this asker
-    /// claimed (`token`): the plan revision to write if any answer was new.
+    /// claimed (`token`), on the consignment's locked row and assessments:
+    /// each answer changes its assessment only while this asker's claim on
+    /// it stands (so nothing is recorded twice however often it is
+    /// retried); the plan revision to write if any answer was new.
     pub(super) fn prepare_answers(
         &self,
-        conn: &mut AnyConnection,
-        id: &str,
+        row: ConsignmentRow,
+        mut assessments: Vec<AssessmentRow>,
         token: &str,
         answers: &[(String, Result<RiskAssessment, String>)],
         registry: &AgencyRegistry,
+        writes: &mut BatchRows,
     ) -> Result<AnswersStep, BorderError> {
-        let row = lock_consignment(conn, id)?;
         let now = Utc::now();
         let micros = now.timestamp_micros();
         let mut answered = 0;
+        let mut changed = vec![false; assessments.len()];
         for (agency, answer) in answers {
-            let mine = border_assessments::table
-                .filter(border_assessments::consignment_id.eq(id))
-                .filter(border_assessments::agency.eq(agency))
-                .filter(border_assessments::status.eq(assessment_status::PENDING))
-                .filter(border_assessments::claim_token.eq(token));
+            let Some(index) = assessments.iter().position(|a| {
+                &a.agency == agency
+                    && a.status == assessment_status::PENDING
+                    && a.claim_token.as_deref() == Some(token)
+            }) else {
+                continue;
+            };
+            let part = &mut assessments[index];
+            changed[index] = true;
+            part.claim_token = None;
             match answer {
                 Ok(assessment) => {
-                    let status = if assessment.checks.is_empty() {
+                    part.status = if assessment.checks.is_empty() {
                         assessment_status::ANSWERED
                     } else {
                         AWAITING_OUTCOME
-                    };
-                    answered += diesel::update(mine)
-                        .set((
-                            border_assessments::status.eq(status),
-                            border_assessments::answer.eq(serde_json::to_string(assessment)?),
-                            border_assessments::answered_micros.eq(micros),
-                            border_assessments::claim_token.eq(None::<String>),
-                            border_assessments::last_error.eq(None::<String>),
-                        ))
-                        .execute(conn)?;
+                    }
+                    .into();
+                    part.answer = Some(serde_json::to_string(assessment)?);
+                    part.answered_micros = Some(micros);
+                    part.last_error = None;
+                    answered += 1;
                 }
                 Err(message) => {
-                    let attempts: Option<i64> = mine
-                        .select(border_assessments::attempts)
-                        .first(conn)
-                        .optional()?;
-                    let Some(attempts) = attempts else { continue };
+                    part.attempts += 1;
                     let wait = self
                         .config
-                        .backoff(u32::try_from(attempts + 1).unwrap_or(u32::MAX));
-                    tracing::warn!(consignment = id, agency, error = %message, "agency did not assess; asking again later");
-                    diesel::update(mine)
-                        .set((
-                            border_assessments::attempts.eq(attempts + 1),
-                            border_assessments::last_error.eq(message),
-                            border_assessments::claim_token.eq(None::<String>),
-                            border_assessments::next_attempt_micros
-                                .eq(micros
-                                    + i64::try_from(wait.as_micros()).unwrap_or(i64::MAX / 4)),
-                        ))
-                        .execute(conn)?;
+                        .backoff(u32::try_from(part.attempts).unwrap_or(u32::MAX));
+                    tracing::warn!(consignment = row.id, agency, error = %message, "agency did not assess; asking again later");
+                    part.last_error = Some(message.clone());
+                    part.next_attempt_micros =
+                        micros + i64::try_from(wait.as_micros()).unwrap_or(i64::MAX / 4);
                 }
             }
         }
+        let parts = parts_of(&assessments, registry)?;
+        writes.assessments.extend(
+            assessments
+                .into_iter()
+                .zip(changed)
+                .filter_map(|(part, changed)| changed.then_some(part)),
+        );
         if answered == 0 {
             return Ok(AnswersStep::Unchanged(PlanView::from_row(row)?));
         }
         Ok(AnswersStep::Revised(self.prepare_revision(
-            conn,
             row,
+            parts,
             registry,
             now,
             Vec::new(),
@@ -487,11 +503,15 @@ impl Border {
                     "{agency}'s outcome for this plan is already recorded"
                 )));
             }
-            let mut revision = self.prepare_revision(conn, row, registry, now, Vec::new())?;
+            let parts = parts_of(&load_assessments(conn, &[id])?, registry)?;
+            let mut revision = self.prepare_revision(row, parts, registry, now, Vec::new())?;
             let receipts = self
                 .ledger
                 .append_in(conn, std::mem::take(&mut revision.entries))?;
-            finish_revision(conn, revision, &receipts)
+            let mut writes = BatchRows::default();
+            let view = finish_revision(revision, &receipts, &mut writes)?;
+            writes.write(conn)?;
+            Ok(view)
         })
     }
 
@@ -500,15 +520,14 @@ impl Border {
     /// after `entries`.
     fn prepare_revision(
         &self,
-        conn: &mut AnyConnection,
         row: ConsignmentRow,
+        parts: Vec<AgencyPart>,
         registry: &AgencyRegistry,
         now: DateTime<Utc>,
         mut entries: Vec<NewEntry>,
     ) -> Result<Revision, BorderError> {
         let declaration: Declaration = serde_json::from_str(&row.declaration)?;
         let previous: Plan = serde_json::from_str(&row.plan)?;
-        let parts = load_parts(conn, &row.id, registry)?;
         let mut plan = plan::merge(
             parts,
             declaration.border_control_post.as_deref(),
@@ -563,37 +582,163 @@ impl Border {
     }
 }
 
-/// Step two of a revision: the plan stored with its ledger entry's sequence.
+/// Step two of a revision: the plan, with its ledger entry's sequence,
+/// added to the batch's writes.
 pub(super) fn finish_revision(
-    conn: &mut AnyConnection,
     revision: Revision,
     receipts: &[Receipt],
+    writes: &mut BatchRows,
 ) -> Result<PlanView, BorderError> {
     let Revision {
-        row,
+        mut row,
         mut plan,
         revision,
         now,
         ..
     } = revision;
     plan.ledger_seq = receipts.last().map(|r| r.seq as i64);
-    diesel::update(border_consignments::table.filter(border_consignments::id.eq(&row.id)))
-        .set((
-            border_consignments::status.eq(plan.status.as_str()),
-            border_consignments::revision.eq(revision),
-            border_consignments::plan.eq(serde_json::to_string(&plan)?),
-            border_consignments::updated_micros.eq(now.timestamp_micros()),
-        ))
-        .execute(conn)?;
-    diesel::update(border_savings::table.filter(border_savings::consignment_id.eq(&row.id)))
-        .set(&SavingRow::of(&row.id, &plan.saving))
-        .execute(conn)?;
-    Ok(PlanView {
+    row.status = plan.status.as_str().into();
+    row.revision = revision;
+    row.plan = serde_json::to_string(&plan)?;
+    row.updated_micros = now.timestamp_micros();
+    writes.savings.push(SavingRow::of(&row.id, &plan.saving));
+    let view = PlanView {
         plan,
-        revision,
-        updated_at: now,
-        ..PlanView::from_row(row)?
-    })
+        ..PlanView::from_row(row.clone())?
+    };
+    writes.consignments.push(row);
+    Ok(view)
+}
+
+/// A batch's rows, written once its ledger receipts are in: one multi-row
+/// statement per table (per [`ROWS_PER_STATEMENT`]) however many jobs the
+/// batch holds, so a batch costs a few round trips to PostgreSQL rather
+/// than a few per job. Every row here is either new or was read locked in
+/// this transaction, so writing it whole changes only what the batch
+/// changed.
+#[derive(Default)]
+pub(super) struct BatchRows {
+    consignments: Vec<ConsignmentRow>,
+    savings: Vec<SavingRow>,
+    assessments: Vec<AssessmentRow>,
+}
+
+impl BatchRows {
+    pub(super) fn write(self, conn: &mut AnyConnection) -> Result<(), BorderError> {
+        use diesel::upsert::excluded;
+        use {border_assessments as a, border_consignments as c, border_savings as s};
+        upsert_rows!(
+            conn,
+            c::table,
+            self.consignments,
+            c::id,
+            (
+                c::status.eq(excluded(c::status)),
+                c::revision.eq(excluded(c::revision)),
+                c::plan.eq(excluded(c::plan)),
+                c::updated_micros.eq(excluded(c::updated_micros)),
+            )
+        );
+        upsert_rows!(
+            conn,
+            s::table,
+            self.savings,
+            s::consignment_id,
+            (
+                s::checks_requested.eq(excluded(s::checks_requested)),
+                s::inspections_requested.eq(excluded(s::inspections_requested)),
+                s::inspections_scheduled.eq(excluded(s::inspections_scheduled)),
+                s::interventions_scheduled.eq(excluded(s::interventions_scheduled)),
+            )
+        );
+        upsert_rows!(
+            conn,
+            a::table,
+            self.assessments,
+            (a::consignment_id, a::agency),
+            (
+                a::status.eq(excluded(a::status)),
+                a::attempts.eq(excluded(a::attempts)),
+                a::next_attempt_micros.eq(excluded(a::next_attempt_micros)),
+                a::claim_token.eq(excluded(a::claim_token)),
+                a::last_error.eq(excluded(a::last_error)),
+                a::answer.eq(excluded(a::answer)),
+                a::answered_micros.eq(excluded(a::answered_micros)),
+                a::outcome.eq(excluded(a::outcome)),
+                a::outcome_micros.eq(excluded(a::outcome_micros)),
+                a::outcome_seq.eq(excluded(a::outcome_seq)),
+            )
+        );
+        Ok(())
+    }
+}
+
+/// The consignments declared before under `keys`, by key.
+pub(super) fn declared_under(
+    conn: &mut AnyConnection,
+    keys: &[&str],
+) -> Result<HashMap<String, ConsignmentRow>, BorderError> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<ConsignmentRow> = border_consignments::table
+        .filter(border_consignments::idempotency_key.eq_any(keys))
+        .select(ConsignmentRow::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.idempotency_key.clone(), row))
+        .collect())
+}
+
+/// The consignments `ids` and every agency's assessment of them, locked
+/// for this transaction on PostgreSQL in id order (so two hubs' batches
+/// cannot deadlock on them; the retry worker skips locked assessments).
+/// SQLite's write transaction already excludes every other writer.
+pub(super) fn lock_consignments(
+    conn: &mut AnyConnection,
+    ids: &[&str],
+) -> Result<HashMap<String, (ConsignmentRow, Vec<AssessmentRow>)>, BorderError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // `eq_any` binds per backend, so each backend builds its own query.
+    macro_rules! consignments {
+        () => {
+            border_consignments::table
+                .filter(border_consignments::id.eq_any(ids))
+                .order(border_consignments::id)
+                .select(ConsignmentRow::as_select())
+        };
+    }
+    macro_rules! assessments {
+        () => {
+            border_assessments::table
+                .filter(border_assessments::consignment_id.eq_any(ids))
+                .order((
+                    border_assessments::consignment_id,
+                    border_assessments::agency,
+                ))
+                .select(AssessmentRow::as_select())
+        };
+    }
+    let (rows, parts): (Vec<ConsignmentRow>, Vec<AssessmentRow>) = match conn {
+        AnyConnection::Postgres(c) => (
+            consignments!().for_update().load(c)?,
+            assessments!().for_update().load(c)?,
+        ),
+        AnyConnection::Sqlite(c) => (consignments!().load(c)?, assessments!().load(c)?),
+    };
+    let mut locked: HashMap<String, (ConsignmentRow, Vec<AssessmentRow>)> = rows
+        .into_iter()
+        .map(|row| (row.id.clone(), (row, Vec::new())))
+        .collect();
+    for part in parts {
+        if let Some((_, mine)) = locked.get_mut(&part.consignment_id) {
+            mine.push(part);
+        }
+    }
+    Ok(locked)
 }
 
 fn decision_entry(id: &str, plan: &Plan, subject: crate::ledger::SubjectHash) -> NewEntry {
@@ -622,16 +767,22 @@ fn lock_consignment(conn: &mut AnyConnection, id: &str) -> Result<ConsignmentRow
     })
 }
 
-/// Every agency's part, in the agencies file's order.
-fn load_parts(
+/// The assessments of consignments `ids`.
+fn load_assessments(
     conn: &mut AnyConnection,
-    id: &str,
+    ids: &[&str],
+) -> Result<Vec<AssessmentRow>, BorderError> {
+    Ok(border_assessments::table
+        .filter(border_assessments::consignment_id.eq_any(ids))
+        .select(AssessmentRow::as_select())
+        .load(conn)?)
+}
+
+/// Every agency's part in a consignment, in the agencies file's order.
+fn parts_of(
+    rows: &[AssessmentRow],
     registry: &AgencyRegistry,
 ) -> Result<Vec<AgencyPart>, BorderError> {
-    let rows: Vec<AssessmentRow> = border_assessments::table
-        .filter(border_assessments::consignment_id.eq(id))
-        .select(AssessmentRow::as_select())
-        .load(conn)?;
     let order: HashMap<&str, usize> = registry
         .all()
         .iter()
@@ -639,7 +790,7 @@ fn load_parts(
         .map(|(i, a)| (a.id.as_str(), i))
         .collect();
     let mut parts = rows
-        .into_iter()
+        .iter()
         .map(|row| {
             let status = match row.status.as_str() {
                 assessment_status::PENDING => AssessmentStatus::Pending,
@@ -658,8 +809,8 @@ fn load_parts(
                     .as_deref()
                     .map(serde_json::from_str)
                     .transpose()?,
-                last_error: row.last_error,
-                agency: row.agency,
+                last_error: row.last_error.clone(),
+                agency: row.agency.clone(),
             })
         })
         .collect::<Result<Vec<_>, BorderError>>()?;

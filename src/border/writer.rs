@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::declaration::Declaration;
 use super::plan::RiskAssessment;
-use super::record::{self, AnswersStep, DeclarationStep, Declared, PlanView};
+use super::record::{self, AnswersStep, BatchRows, DeclarationStep, Declared, PlanView};
 use super::{Border, BorderError};
 use crate::store::{write_transaction, AnyConnection};
 
@@ -171,6 +171,18 @@ impl Border {
         jobs: &[Job],
     ) -> Result<Vec<Result<Written, BorderError>>, BorderError> {
         let registry = self.registry();
+        // The batch's reads, each one statement for every job.
+        let declare_keys: Vec<&str> = jobs
+            .iter()
+            .filter_map(|job| match job {
+                Job::Declare { key, .. } => Some(key.as_str()),
+                Job::Answers { .. } => None,
+            })
+            .collect();
+        let mut declared_before = record::declared_under(conn, &declare_keys)?;
+        let answered: Vec<&str> = jobs.iter().filter_map(Job::consignment).collect();
+        let mut locked = record::lock_consignments(conn, &answered)?;
+        let mut writes = BatchRows::default();
         let mut keys: HashMap<&str, (usize, [u8; 32])> = HashMap::new();
         let mut steps = Vec::with_capacity(jobs.len());
         for (index, job) in jobs.iter().enumerate() {
@@ -189,16 +201,32 @@ impl Border {
                         None => {
                             keys.insert(key, (index, hash));
                             refused_unless_database(
-                                self.prepare_declaration(conn, declaration, key, actor, &registry)
-                                    .map(Step::Declared),
+                                self.prepare_declaration(
+                                    declared_before.remove(key.as_str()),
+                                    declaration,
+                                    key,
+                                    actor,
+                                    &registry,
+                                )
+                                .map(Step::Declared),
                             )?
                         }
                     }
                 }
-                Job::Answers { id, token, answers } => refused_unless_database(
-                    self.prepare_answers(conn, id, token, answers, &registry)
+                Job::Answers { id, token, answers } => match locked.remove(id.as_str()) {
+                    Some((row, assessments)) => refused_unless_database(
+                        self.prepare_answers(
+                            row,
+                            assessments,
+                            token,
+                            answers,
+                            &registry,
+                            &mut writes,
+                        )
                         .map(Step::Answers),
-                )?,
+                    )?,
+                    None => Step::Refused(BorderError::NotFound(format!("consignment {id}"))),
+                },
             };
             steps.push(step);
         }
@@ -230,11 +258,11 @@ impl Border {
                     Ok(Written::Declared(Declared::existing(view)))
                 }
                 Step::Declared(DeclarationStep::New(new)) => Ok(Written::Declared(
-                    Border::finish_declaration(conn, new, mine)?,
+                    Border::finish_declaration(new, mine, &mut writes)?,
                 )),
                 Step::Answers(AnswersStep::Unchanged(view)) => Ok(Written::Revised(view)),
                 Step::Answers(AnswersStep::Revised(revision)) => Ok(Written::Revised(
-                    record::finish_revision(conn, revision, mine)?,
+                    record::finish_revision(revision, mine, &mut writes)?,
                 )),
                 Step::SameAs(first) => match results.get(first) {
                     Some(Ok(Written::Declared(declared))) => {
@@ -248,6 +276,7 @@ impl Border {
             };
             results.push(result);
         }
+        writes.write(conn)?;
         Ok(results)
     }
 }
