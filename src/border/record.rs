@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Text};
 use serde_json::json;
 
 use super::agencies::AgencyRegistry;
@@ -673,7 +674,8 @@ impl BatchRows {
     }
 }
 
-/// The consignments declared before under `keys`, by key.
+/// The consignments declared before under `keys`, by key (plain SQL on
+/// PostgreSQL, for the reason [`lock_consignments`] gives).
 pub(super) fn declared_under(
     conn: &mut AnyConnection,
     keys: &[&str],
@@ -681,10 +683,17 @@ pub(super) fn declared_under(
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<ConsignmentRow> = border_consignments::table
-        .filter(border_consignments::idempotency_key.eq_any(keys))
-        .select(ConsignmentRow::as_select())
-        .load(conn)?;
+    let rows: Vec<ConsignmentRow> = match conn {
+        AnyConnection::Postgres(c) => {
+            diesel::sql_query("SELECT * FROM border_consignments WHERE idempotency_key = ANY($1)")
+                .bind::<Array<Text>, _>(keys)
+                .load(c)?
+        }
+        AnyConnection::Sqlite(c) => border_consignments::table
+            .filter(border_consignments::idempotency_key.eq_any(keys))
+            .select(ConsignmentRow::as_select())
+            .load(c)?,
+    };
     Ok(rows
         .into_iter()
         .map(|row| (row.idempotency_key.clone(), row))
@@ -702,32 +711,34 @@ pub(super) fn lock_consignments(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    // `eq_any` binds per backend, so each backend builds its own query.
-    macro_rules! consignments {
-        () => {
+    let (rows, parts): (Vec<ConsignmentRow>, Vec<AssessmentRow>) = match conn {
+        // Plain SQL, never a prepared statement diesel keeps: PostgreSQL
+        // may settle a kept one on a generic plan, costed while the tables
+        // were small (a new database), and keep it as they grow. Diesel keeps
+        // every statement whose text is fixed, `= ANY($1)` included.
+        AnyConnection::Postgres(c) => (
+            diesel::sql_query(
+                "SELECT * FROM border_consignments WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+            )
+            .bind::<Array<Text>, _>(ids)
+            .load(c)?,
+            diesel::sql_query(
+                "SELECT * FROM border_assessments WHERE consignment_id = ANY($1) \
+                 ORDER BY consignment_id, agency FOR UPDATE",
+            )
+            .bind::<Array<Text>, _>(ids)
+            .load(c)?,
+        ),
+        AnyConnection::Sqlite(c) => (
             border_consignments::table
                 .filter(border_consignments::id.eq_any(ids))
-                .order(border_consignments::id)
                 .select(ConsignmentRow::as_select())
-        };
-    }
-    macro_rules! assessments {
-        () => {
+                .load(c)?,
             border_assessments::table
                 .filter(border_assessments::consignment_id.eq_any(ids))
-                .order((
-                    border_assessments::consignment_id,
-                    border_assessments::agency,
-                ))
                 .select(AssessmentRow::as_select())
-        };
-    }
-    let (rows, parts): (Vec<ConsignmentRow>, Vec<AssessmentRow>) = match conn {
-        AnyConnection::Postgres(c) => (
-            consignments!().for_update().load(c)?,
-            assessments!().for_update().load(c)?,
+                .load(c)?,
         ),
-        AnyConnection::Sqlite(c) => (consignments!().load(c)?, assessments!().load(c)?),
     };
     let mut locked: HashMap<String, (ConsignmentRow, Vec<AssessmentRow>)> = rows
         .into_iter()

@@ -77,7 +77,7 @@ pub mod consignment_status {
 }
 
 /// One declared consignment and its current plan.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = border_consignments)]
 pub struct ConsignmentRow {
     pub id: String,
@@ -124,7 +124,7 @@ impl SavingRow {
 }
 
 /// One agency's part in one consignment.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = border_assessments)]
 pub struct AssessmentRow {
     pub consignment_id: String,
