@@ -4,7 +4,9 @@
 //! through Redis with two hub processes on one PostgreSQL database.
 //!
 //! `cargo bench --bench subscriptions`. `SUBSCRIPTION_BENCH_SUBSCRIBERS`
-//! (default 10000) and `SUBSCRIPTION_BENCH_EVENTS` (default 20) tune the run.
+//! (default 10000) and `SUBSCRIPTION_BENCH_EVENTS` (default 20) tune the run;
+//! `SUBSCRIPTION_BENCH_DEDUP=false` runs the hubs with `[gateway]
+//! subscription_dedup = false`, every subscription on a run of its own.
 //! The hubs run as `tellonce serve` processes, so their memory is theirs
 //! alone and the client sockets do not share their file limit.
 
@@ -90,6 +92,9 @@ impl Hub {
             "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\ndatabase_url = {database:?}\n\n[tellonce]\ndelivery_workers = 0\n\n[rate_limit]\nenabled = false\n",
             dir.display().to_string()
         );
+        if std::env::var("SUBSCRIPTION_BENCH_DEDUP").is_ok_and(|v| v == "false") {
+            toml.push_str("\n[gateway]\nsubscription_dedup = false\n");
+        }
         if let Some(redis) = redis {
             toml.push_str(&format!(
                 "\n[events]\nredis_url = {redis:?}\npoll_interval_ms = 60000\n"

@@ -202,6 +202,7 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
         subgraph_timeout: config.gateway.subgraph_timeout(),
         subgraph_timeouts: config.gateway.subgraph_timeouts(),
         outbound_dedup: config.gateway.outbound_dedup,
+        subscription_dedup: config.gateway.subscription_dedup,
         outbound_headers,
         authorization: Some(Arc::new(Authorization::new(config.authorization.clone()))),
         mutation_audit: Some(Arc::new(hub::MutationLedger::new(

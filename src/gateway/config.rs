@@ -33,6 +33,8 @@ pub struct GatewayConfig {
     pub inbound_dedup: bool,
     /// Identical subgraph requests of queries in flight share one call.
     pub outbound_dedup: bool,
+    /// Identical subscriptions share one run while none has yielded yet.
+    pub subscription_dedup: bool,
 }
 
 impl Default for GatewayConfig {
@@ -44,6 +46,7 @@ impl Default for GatewayConfig {
             max_body_bytes: 2 * 1024 * 1024,
             inbound_dedup: true,
             outbound_dedup: true,
+            subscription_dedup: true,
         }
     }
 }

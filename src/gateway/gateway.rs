@@ -25,6 +25,7 @@ use super::prepare::{operation_kind, parse, prepare_off_thread, PreparedOperatio
 use super::projection::Projection;
 use super::request::GraphQLRequest;
 use super::response::{to_json, GraphQLError, GraphQLResponse, ResponseBody};
+use super::shared_subscription::SharedSubscriptions;
 use super::supergraph::Supergraph;
 use super::transport::SubgraphTransport;
 use crate::error_code::ErrorCode;
@@ -41,6 +42,8 @@ pub struct GatewayOptions {
     pub transports: HashMap<String, Arc<dyn SubgraphTransport>>,
     /// Identical subgraph requests of queries in flight share one call.
     pub outbound_dedup: bool,
+    /// Identical subscriptions share one run (see `shared_subscription`).
+    pub subscription_dedup: bool,
     /// Which headers each subgraph call carries.
     pub outbound_headers: OutboundHeaders,
     /// Directive and public-field rules; `None` lets every request see everything.
@@ -56,6 +59,7 @@ impl Default for GatewayOptions {
             subgraph_timeouts: HashMap::new(),
             transports: HashMap::new(),
             outbound_dedup: true,
+            subscription_dedup: true,
             outbound_headers: OutboundHeaders::default(),
             authorization: None,
             mutation_audit: None,
@@ -78,6 +82,7 @@ pub struct Gateway {
     pub(super) outbound_headers: OutboundHeaders,
     pub(super) authorization: Option<Arc<Authorization>>,
     pub(super) mutation_audit: Option<Arc<dyn MutationAudit>>,
+    pub(super) shared_subscriptions: Option<SharedSubscriptions>,
 }
 
 /// What preparing a document gave: the operation, or the errors refusing it.
@@ -142,6 +147,9 @@ impl Gateway {
             outbound_headers: options.outbound_headers,
             authorization: options.authorization,
             mutation_audit: options.mutation_audit,
+            shared_subscriptions: options
+                .subscription_dedup
+                .then(SharedSubscriptions::default),
         })
     }
 

@@ -30,6 +30,7 @@ pub mod request;
 pub mod response;
 pub mod schema_index;
 pub mod shape;
+mod shared_subscription;
 pub mod subscription;
 pub mod supergraph;
 pub mod text;

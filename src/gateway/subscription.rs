@@ -2,6 +2,8 @@
 //! that owns it, and every event it yields is completed with fields from
 //! other subgraphs by the rest of the plan, as a query would be.
 //!
+//! Identical subscriptions share one run (see [`super::shared_subscription`]).
+//!
 //! A subscription holds the [`Gateway`] it started on, so a supergraph
 //! reload leaves it running on the supergraph it was planned against until it
 //! ends or its client leaves.
@@ -17,6 +19,7 @@ use super::gateway::{Admitted, Gateway};
 use super::operation::OperationKind;
 use super::request::GraphQLRequest;
 use super::response::{GraphQLError, GraphQLResponse, ResponseBody};
+use super::shared_subscription::ShareKey;
 use super::RequestContext;
 use crate::error_code::ErrorCode;
 
@@ -57,6 +60,18 @@ impl Gateway {
                 .into_body();
             return Ok(stream::once(async move { body }).boxed());
         };
+        let key = self
+            .shared_subscriptions
+            .is_some()
+            .then(|| ShareKey::of(&admitted, &context));
+        if let Some(shared) = self
+            .shared_subscriptions
+            .as_ref()
+            .zip(key.as_ref())
+            .and_then(|(groups, key)| groups.join(key))
+        {
+            return Ok(shared);
+        }
         let Some(transport) = self.transports.get(&primary.subgraph).cloned() else {
             return Err(GraphQLResponse::request_error(GraphQLError::new(
                 format!("Subgraph {} has no transport.", primary.subgraph),
@@ -83,10 +98,10 @@ impl Gateway {
                 ErrorCode::SubgraphUnavailable,
             ))
         })?;
-        let state = Arc::new((self, admitted, context));
+        let state = Arc::new((self.clone(), admitted, context));
         // A transport error ends the subscription: it is the last event.
         let mut failed = false;
-        Ok(events
+        let responses = events
             .take_while(move |event| {
                 let go_on = !failed;
                 failed |= event.is_err();
@@ -99,7 +114,11 @@ impl Gateway {
                     gateway.complete_event(admitted, context, raw).await
                 }
             })
-            .boxed())
+            .boxed();
+        Ok(match (&self.shared_subscriptions, key) {
+            (Some(groups), Some(key)) => groups.start(key, responses),
+            _ => responses,
+        })
     }
 
     /// One event of a subscription, completed by the rest of its plan.

@@ -263,3 +263,26 @@ impl Drop for OpenSubscription {
         gauge!("tellonce_subscriptions_open", "transport" => self.transport).decrement(1.0);
     }
 }
+
+/// A subscription that joined an identical one's run instead of opening
+/// its own.
+pub fn subscription_shared() {
+    counter!("tellonce_subscriptions_shared_total").increment(1);
+}
+
+/// A subscription run opened on a subgraph (shared by every identical
+/// subscription that joins it); the count falls when the value is dropped.
+pub fn subscription_stream_opened() -> OpenSubscriptionStream {
+    gauge!("tellonce_subscription_streams_open").increment(1.0);
+    OpenSubscriptionStream
+}
+
+/// One subscription run, counted in `tellonce_subscription_streams_open`.
+#[derive(Debug)]
+pub struct OpenSubscriptionStream;
+
+impl Drop for OpenSubscriptionStream {
+    fn drop(&mut self) {
+        gauge!("tellonce_subscription_streams_open").decrement(1.0);
+    }
+}

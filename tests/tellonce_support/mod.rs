@@ -616,3 +616,41 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// The sum of the samples `name` whose labels include every pair of
+/// `labels` (`None` when there is none).
+pub fn sample(page: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let values: Vec<f64> = page
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (metric, rest) = match series.split_once('{') {
+                Some((metric, rest)) => (metric, rest.strip_suffix('}')?),
+                None => (series, ""),
+            };
+            if metric != name {
+                return None;
+            }
+            let has = |(key, wanted): &(&str, &str)| {
+                rest.split(',')
+                    .any(|pair| pair == format!("{key}=\"{wanted}\""))
+            };
+            labels.iter().all(has).then(|| value.parse().ok())?
+        })
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum())
+}
+
+pub async fn scrape(base: &str) -> String {
+    let response = reqwest::get(format!("{base}/metrics"))
+        .await
+        .expect("GET /metrics");
+    assert!(response.status().is_success(), "{}", response.status());
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    response.text().await.expect("the page")
+}
