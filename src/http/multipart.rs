@@ -15,10 +15,9 @@ use std::time::Duration;
 use actix_web::http::header;
 use actix_web::HttpResponse;
 use bytes::{BufMut, Bytes, BytesMut};
-use futures::stream::{self, StreamExt};
 
 use super::media::ResponseMedia;
-use super::sse::{reply_request_error, take_place, with_heartbeat};
+use super::sse::{with_heartbeat, OneStream};
 use super::HttpState;
 use crate::gateway::{Gateway, GraphQLRequest, RequestContext};
 
@@ -50,23 +49,15 @@ pub async fn subscription(
     context: RequestContext,
     media: ResponseMedia,
 ) -> HttpResponse {
-    let place = match take_place(state, &context, media, "multipart") {
-        Ok(place) => place,
+    let opening = OneStream {
+        transport: "multipart",
+        frame: part,
+        end: END,
+    };
+    let parts = match opening.open(state, gateway, request, context, media).await {
+        Ok(parts) => parts,
         Err(refused) => return refused,
     };
-    let results = match gateway.subscribe(request, context).await {
-        Ok(results) => results,
-        Err(response) => return reply_request_error(media, &response),
-    };
-    // The body pulls one event at a time; a client that leaves drops it,
-    // the subscription and the place with it.
-    let parts = results
-        .map(move |body| {
-            let _held = &place;
-            part(&body.json)
-        })
-        .chain(stream::once(async { Bytes::from_static(END) }))
-        .boxed();
     HttpResponse::Ok()
         .content_type(CONTENT_TYPE)
         .insert_header((header::CACHE_CONTROL, "no-cache"))

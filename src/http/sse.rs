@@ -213,24 +213,51 @@ pub async fn distinct(
     context: RequestContext,
     media: ResponseMedia,
 ) -> HttpResponse {
-    let place = match take_place(state, &context, media, "sse") {
-        Ok(place) => place,
-        Err(refused) => return refused,
+    let opening = OneStream {
+        transport: "sse",
+        frame: next_frame,
+        end: COMPLETE,
     };
-    match gateway.subscribe(request, context).await {
-        Err(response) => reply_request_error(media, &response),
-        Ok(results) => {
-            // The place is held as long as the stream is: a client that
-            // leaves drops the response body, the results and the place.
-            let frames = results
-                .map(move |body| {
-                    let _held = &place;
-                    next_frame(&body.json)
-                })
-                .chain(stream::once(async { Bytes::from_static(COMPLETE) }))
-                .boxed();
-            event_stream(frames)
-        }
+    match opening.open(state, gateway, request, context, media).await {
+        Ok(frames) => event_stream(frames),
+        Err(refused) => refused,
+    }
+}
+
+/// How one HTTP response streams one operation: its transport's name (for
+/// the limits), each result's frame and the closing frame.
+pub(super) struct OneStream {
+    pub transport: &'static str,
+    pub frame: fn(&[u8]) -> Bytes,
+    pub end: &'static [u8],
+}
+
+impl OneStream {
+    /// Takes the principal's place and starts the operation: its frames, or
+    /// the response refusing it (answered as JSON in `media`).
+    pub(super) async fn open(
+        self,
+        state: &HttpState,
+        gateway: Arc<Gateway>,
+        request: GraphQLRequest,
+        context: RequestContext,
+        media: ResponseMedia,
+    ) -> Result<BoxStream<'static, Bytes>, HttpResponse> {
+        let place = take_place(state, &context, media, self.transport)?;
+        let results = gateway
+            .subscribe(request, context)
+            .await
+            .map_err(|response| reply_request_error(media, &response))?;
+        let frame = self.frame;
+        // The place is held as long as the stream is: a client that leaves
+        // drops the response body, the results and the place.
+        Ok(results
+            .map(move |body| {
+                let _held = &place;
+                frame(&body.json)
+            })
+            .chain(stream::once(async move { Bytes::from_static(self.end) }))
+            .boxed())
     }
 }
 
