@@ -130,7 +130,6 @@ async fn run(
     sender: broadcast::Sender<Event>,
     started: Arc<Mutex<bool>>,
 ) {
-    let _stream = crate::telemetry::measure::subscription_stream_opened();
     let mut first = true;
     while let Some(body) = events.next().await {
         // The first goes out under the lock joiners take (`Group::started`).

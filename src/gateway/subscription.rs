@@ -60,16 +60,11 @@ impl Gateway {
                 .into_body();
             return Ok(stream::once(async move { body }).boxed());
         };
-        let key = self
-            .shared_subscriptions
-            .is_some()
-            .then(|| ShareKey::of(&admitted, &context));
-        if let Some(shared) = self
+        let sharing = self
             .shared_subscriptions
             .as_ref()
-            .zip(key.as_ref())
-            .and_then(|(groups, key)| groups.join(key))
-        {
+            .map(|groups| (groups, ShareKey::of(&admitted, &context)));
+        if let Some(shared) = sharing.as_ref().and_then(|(groups, key)| groups.join(key)) {
             return Ok(shared);
         }
         let Some(transport) = self.transports.get(&primary.subgraph).cloned() else {
@@ -99,10 +94,12 @@ impl Gateway {
             ))
         })?;
         let state = Arc::new((self.clone(), admitted, context));
+        let open = crate::telemetry::measure::subscription_stream_opened();
         // A transport error ends the subscription: it is the last event.
         let mut failed = false;
         let responses = events
             .take_while(move |event| {
+                let _counted_while_open = &open;
                 let go_on = !failed;
                 failed |= event.is_err();
                 futures::future::ready(go_on)
@@ -115,9 +112,9 @@ impl Gateway {
                 }
             })
             .boxed();
-        Ok(match (&self.shared_subscriptions, key) {
-            (Some(groups), Some(key)) => groups.start(key, responses),
-            _ => responses,
+        Ok(match sharing {
+            Some((groups, key)) => groups.start(key, responses),
+            None => responses,
         })
     }
 

@@ -270,8 +270,9 @@ pub fn subscription_shared() {
     counter!("tellonce_subscriptions_shared_total").increment(1);
 }
 
-/// A subscription run opened on a subgraph (shared by every identical
-/// subscription that joins it); the count falls when the value is dropped.
+/// A subscription stream opened on a subgraph (shared by every identical
+/// subscription that joins it, when they share); the count falls when the
+/// value is dropped.
 pub fn subscription_stream_opened() -> OpenSubscriptionStream {
     gauge!("tellonce_subscription_streams_open").increment(1.0);
     OpenSubscriptionStream
