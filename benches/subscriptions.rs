@@ -6,7 +6,9 @@
 //! `cargo bench --bench subscriptions`. `SUBSCRIPTION_BENCH_SUBSCRIBERS`
 //! (default 10000) and `SUBSCRIPTION_BENCH_EVENTS` (default 20) tune the run;
 //! `SUBSCRIPTION_BENCH_DEDUP=false` runs the hubs with `[gateway]
-//! subscription_dedup = false`, every subscription on a run of its own.
+//! subscription_dedup = false`, every subscription on a run of its own;
+//! `SUBSCRIPTION_BENCH_HUB_BIN=PATH` measures another build of `tellonce`
+//! (an earlier commit, side by side).
 //! The hubs run as `tellonce serve` processes, so their memory is theirs
 //! alone and the client sockets do not share their file limit.
 
@@ -113,7 +115,10 @@ impl Hub {
         }
         let path = dir.join(format!("{name}.toml"));
         std::fs::write(&path, toml).expect("write the config");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tellonce"))
+        // Another build of the hub may be measured side by side with this one.
+        let binary = std::env::var("SUBSCRIPTION_BENCH_HUB_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_tellonce").to_string());
+        let mut child = Command::new(binary)
             .args(["serve", "--config"])
             .arg(&path)
             .env("RUST_LOG", "error")
@@ -298,6 +303,8 @@ async fn measure(label: &str, hubs: &[Hub], subscribers: usize, events: usize) {
     let rss_subscribed = rss();
     let mut told_at = Vec::with_capacity(events);
     let mut complete = 0;
+    // Per event, when the last subscriber had it (5 ms resolution).
+    let mut everyone_after = Vec::with_capacity(events);
     for k in 0..events {
         let body = json!({ "query": TELL, "variables": {
             "key": format!("{label}-{k}"),
@@ -325,6 +332,7 @@ async fn measure(label: &str, hubs: &[Hub], subscribers: usize, events: usize) {
         }
         if reached[k].load(Ordering::Relaxed) >= connected {
             complete += 1;
+            everyone_after.push(told.elapsed().as_secs_f64() * 1000.0);
         }
     }
     let mut latencies = Vec::with_capacity(subscribers * events);
@@ -340,6 +348,11 @@ async fn measure(label: &str, hubs: &[Hub], subscribers: usize, events: usize) {
         }
     }
     latencies.sort_by(f64::total_cmp);
+    let rounded: Vec<String> = everyone_after.iter().map(|ms| format!("{ms:.0}")).collect();
+    println!(
+        "{label}: each event reached every subscriber after (ms): {}",
+        rounded.join(" ")
+    );
     let per = connected.max(1) as f64;
     println!(
         "{label}: {connected} subscribers on {} hub(s), {events} events ({complete} reached every subscriber): latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; hub memory {:.1} KB per subscriber ({:.1} KB per acknowledged connection, {:.1} KB per subscription on it; RSS {:?} -> {:?} -> {:?} KiB)",

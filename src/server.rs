@@ -4,7 +4,12 @@
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
-use actix_web::{web, App, HttpServer};
+use std::time::Duration;
+
+use actix_http::{HttpService, KeepAlive};
+use actix_service::{fn_factory, fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
+use actix_web::dev::AppConfig;
+use actix_web::{web, App};
 
 use crate::auth::hub_token::HubIdentity;
 use crate::auth::jwt::JwtVerifier;
@@ -295,23 +300,7 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
             .metrics
             .then(|| config.telemetry.metrics_path.clone()),
     });
-    let server = HttpServer::new(move || {
-        let state = state.clone();
-        App::new().configure(move |cfg| http::configure(cfg, state))
-    })
-    .listen(listener)
-    .map_err(StartError::Http)?
-    // Signals are ours (ShutdownSignals), so several servers in one process
-    // (the demo, tests) stop in the order we choose.
-    .disable_signals()
-    .shutdown_timeout(30)
-    // Blocking work on the workers is store reads (the pool holds 8
-    // connections) and preparing documents (a few at a time): beyond this
-    // many threads, more only wait, and each would keep its stack and
-    // allocator heap (10,000 subscribers opening at once grew 250 threads
-    // and half a gigabyte).
-    .worker_max_blocking_threads(MAX_BLOCKING_THREADS)
-    .run();
+    let server = http_server(state, listener, addr)?;
     let handle = server.handle();
     let task = tokio::spawn(server);
     tracing::info!(%addr, "tellonce hub listening");
@@ -323,6 +312,65 @@ pub async fn start_on(config: &Config, listener: TcpListener) -> Result<RunningH
         task,
         background,
     })
+}
+
+/// The HTTP server: the actix-web application for requests, and WebSocket
+/// handshakes handed to [`http::serve_upgrade`] with their socket, so an open
+/// WebSocket keeps none of the HTTP/1 dispatcher's buffers.
+fn http_server(
+    state: web::Data<HttpState>,
+    listener: TcpListener,
+    addr: SocketAddr,
+) -> Result<actix_server::Server, StartError> {
+    let builder = actix_server::Server::build();
+    let shutdown = builder.graceful_shutdown_signal();
+    let server = builder
+        // Signals are ours (ShutdownSignals), so several servers in one
+        // process (the demo, tests) stop in the order we choose.
+        .disable_signals()
+        .shutdown_timeout(30)
+        // Blocking work on the workers is store reads (the pool holds 8
+        // connections) and preparing documents (a few at a time): beyond
+        // this many threads, more only wait, and each would keep its stack
+        // and allocator heap (10,000 subscribers opening at once grew 250
+        // threads and half a gigabyte).
+        .worker_max_blocking_threads(MAX_BLOCKING_THREADS)
+        .listen("tellonce-http", listener, move || {
+            let app_state = state.clone();
+            let app = App::new()
+                .configure(move |cfg| http::configure(cfg, app_state))
+                .into_factory()
+                .map_err(|error: actix_web::Error| error.error_response());
+            let upgrade_state = state.clone();
+            let (closing, upgrade_closing) = (shutdown.clone(), shutdown.clone());
+            let upgrade = fn_factory(move || {
+                let (state, closing) = (upgrade_state.clone(), upgrade_closing.clone());
+                async move {
+                    Ok::<_, ()>(fn_service(move |(request, framed)| {
+                        http::serve_upgrade(state.clone(), closing.clone(), request, framed)
+                    }))
+                }
+            });
+            // The settings actix-web's own server gives a connection.
+            HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let closing = closing.clone();
+                    async move { closing.notified().await }
+                })
+                .keep_alive(KeepAlive::default())
+                .client_request_timeout(Duration::from_secs(5))
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .h1_allow_half_closed(true)
+                .local_addr(addr)
+                .upgrade(upgrade)
+                // The application's host and address come from each request
+                // (nothing reads the configured defaults).
+                .finish(map_config(app, |_| AppConfig::default()))
+                .tcp()
+        })
+        .map_err(StartError::Http)?
+        .run();
+    Ok(server)
 }
 
 /// Opens (and on first start creates) the ledger off the async threads.

@@ -4,28 +4,41 @@
 //!
 //! The credential comes with `connection_init` (or the handshake's own
 //! headers) and is checked as on every request; each operation runs through
-//! [`Gateway::subscribe`](crate::gateway::Gateway::subscribe) as its own task,
-//! bounded per connection and per principal. The outgoing buffer is bounded:
-//! a client that stops reading is closed, and resumes from its cursor.
+//! [`Gateway::subscribe`](crate::gateway::Gateway::subscribe), bounded per
+//! connection and per principal. One task per connection serves the client
+//! and every operation on it, writing each response straight to the socket
+//! ([`super::upgrade`] hands the socket over): the only outgoing buffer is
+//! the socket's own, and a client that stops reading is closed, and resumes
+//! from its cursor.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::{web, HttpRequest, HttpResponse};
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
-use futures::StreamExt;
+use actix_server::GracefulShutdownSignal;
+use actix_web::http::header::HeaderMap;
+use actix_web::web;
+use futures::future::{AbortHandle, Abortable, Aborted, BoxFuture};
+use futures::stream::{self, BoxStream, FuturesUnordered, SelectAll};
+use futures::{FutureExt, SinkExt, StreamExt};
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as SocketError, Message};
+use tokio_tungstenite::WebSocketStream;
 
-use super::subscription_limits::MAX_PER_CONNECTION;
+use super::subscription_limits::{SubscriptionPlace, MAX_PER_CONNECTION};
 use super::HttpState;
 use crate::error_code::ErrorCode;
-use crate::gateway::{GraphQLError, GraphQLRequest, GraphQLResponse, RequestContext};
+use crate::gateway::{
+    GraphQLError, GraphQLRequest, GraphQLResponse, RequestContext, ResponseBody, ResponseStream,
+};
 
 /// Which of the two protocols a connection speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Protocol {
+pub(super) enum Protocol {
     /// graphql-transport-ws.
     Modern,
     /// subscriptions-transport-ws.
@@ -33,7 +46,7 @@ enum Protocol {
 }
 
 impl Protocol {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Protocol::Modern => "graphql-transport-ws",
             Protocol::Legacy => "graphql-ws",
@@ -49,93 +62,59 @@ impl Protocol {
 
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-/// How long one message may wait for room in the outgoing buffer before
-/// the client counts as too slow.
+/// How long one message may wait for room in the socket before the client
+/// counts as too slow.
 const SLOW_CONSUMER: Duration = Duration::from_secs(5);
 /// The largest message a client may send.
 const MAX_MESSAGE_BYTES: usize = 1 << 20;
+/// What the socket reads at a time. Clients send a few small messages; a
+/// larger one reserves what its frame header announces, up to
+/// [`MAX_MESSAGE_BYTES`].
+const READ_CHUNK_BYTES: usize = 1024;
+/// The most a close frame's reason may hold (RFC 6455, 5.5).
+const MAX_CLOSE_REASON_BYTES: usize = 123;
 
-fn chosen_protocol(request: &HttpRequest) -> Option<Protocol> {
-    let offered = request
-        .headers()
-        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .collect::<Vec<_>>();
-    if offered.contains(&"graphql-transport-ws") {
-        Some(Protocol::Modern)
-    } else if offered.contains(&"graphql-ws") {
-        Some(Protocol::Legacy)
-    } else {
-        None
-    }
+/// The WebSocket codec's settings for a client connection.
+pub(super) fn socket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_CHUNK_BYTES)
+        // Each message goes out as it is sent: the socket is the buffer.
+        .write_buffer_size(0)
+        .max_message_size(Some(MAX_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_MESSAGE_BYTES))
 }
 
-/// GET /graphql with `Upgrade: websocket`.
-pub async fn upgrade(
-    request: HttpRequest,
-    body: web::Payload,
-    state: web::Data<HttpState>,
-) -> HttpResponse {
-    let Some(protocol) = chosen_protocol(&request) else {
-        return HttpResponse::BadRequest().json(serde_json::json!({ "errors": [{
-            "message": "ask for the WebSocket subprotocol graphql-transport-ws (or the legacy graphql-ws)",
-            "extensions": { "code": ErrorCode::BadUserInput.as_str() },
-        }]}));
-    };
-    let (mut response, session, stream) = match actix_ws::handle(&request, body) {
-        Ok(parts) => parts,
-        Err(error) => return error.error_response(),
-    };
-    response.headers_mut().insert(
-        header::SEC_WEBSOCKET_PROTOCOL,
-        HeaderValue::from_static(protocol.name()),
-    );
-    let text = |name: &str| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let connection = Connection {
-        protocol,
-        session,
-        state,
-        handshake_credential: (text("authorization"), text("x-api-key")),
-        peer: request.peer_addr().map(|a| a.ip()),
-        context: None,
-        operations: HashMap::new(),
-    };
-    let stream = stream
-        .max_frame_size(MAX_MESSAGE_BYTES)
-        .aggregate_continuations()
-        .max_continuation_size(MAX_MESSAGE_BYTES);
-    actix_web::rt::spawn(connection.run(stream));
-    response
+type Socket = WebSocketStream<TcpStream>;
+
+/// What an operation's stream yields on its connection: its id with the
+/// next response, or with `None` when it has ended.
+type OperationItem = (Arc<str>, Option<ResponseBody>);
+
+/// An operation whose subscription was being opened.
+struct Opened {
+    id: String,
+    outcome: Result<Result<(ResponseStream, SubscriptionPlace), Vec<GraphQLError>>, Aborted>,
 }
 
-struct Connection {
+/// One WebSocket client: its protocol state and every operation it has open.
+/// The connection's one task reads the client, polls its operations' streams
+/// and writes each response straight to the socket.
+pub(super) struct Connection {
     protocol: Protocol,
-    session: Session,
+    socket: Socket,
     state: web::Data<HttpState>,
     handshake_credential: (Option<String>, Option<String>),
     peer: Option<std::net::IpAddr>,
     /// Set once `connection_init` is accepted.
     context: Option<RequestContext>,
-    operations: HashMap<String, actix_web::rt::task::JoinHandle<()>>,
+    /// Every operation opening or open, by id; aborting one ends it.
+    operations: HashMap<String, AbortHandle>,
+    opening: FuturesUnordered<BoxFuture<'static, Opened>>,
+    running: SelectAll<BoxStream<'static, OperationItem>>,
 }
 
 /// Why the server ends a connection.
 struct Close(u16, String);
-
-/// What an operation's task tells its connection when it stops.
-enum OperationEnd {
-    Finished(String),
-    /// A message waited [`SLOW_CONSUMER`] for room in the outgoing buffer.
-    TooSlow,
-}
 
 fn too_slow() -> Close {
     Close(
@@ -144,85 +123,153 @@ fn too_slow() -> Close {
     )
 }
 
+/// What woke the connection.
+enum Wake {
+    Client(Option<Result<Message, SocketError>>),
+    Opened(Opened),
+    Operation(OperationItem),
+    InitTimeout,
+    KeepAlive,
+    Shutdown,
+}
+
 impl Connection {
-    async fn run(mut self, mut stream: actix_ws::AggregatedMessageStream) {
-        let (finished_tx, mut finished) = mpsc::unbounded_channel::<OperationEnd>();
+    pub(super) fn new(
+        protocol: Protocol,
+        socket: Socket,
+        state: web::Data<HttpState>,
+        headers: &HeaderMap,
+        peer: Option<SocketAddr>,
+    ) -> Connection {
+        let text = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        Connection {
+            protocol,
+            socket,
+            state,
+            handshake_credential: (text("authorization"), text("x-api-key")),
+            peer: peer.map(|a| a.ip()),
+            context: None,
+            operations: HashMap::new(),
+            opening: FuturesUnordered::new(),
+            running: SelectAll::new(),
+        }
+    }
+
+    /// Serves the client until it leaves, breaks the protocol, is too slow
+    /// or the hub shuts down.
+    pub(super) async fn run(mut self, shutdown: GracefulShutdownSignal) {
         let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
         tokio::pin!(init_deadline);
         let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
         keep_alive.tick().await;
         let outcome: Option<Close> = loop {
-            tokio::select! {
-                message = stream.recv() => match message {
-                    Some(Ok(AggregatedMessage::Text(text))) => {
-                        if let Err(close) = self.on_text(&text, &finished_tx).await {
-                            break Some(close);
-                        }
+            let wake = tokio::select! {
+                message = self.socket.next() => Wake::Client(message),
+                Some(opened) = self.opening.next(), if !self.opening.is_empty() => Wake::Opened(opened),
+                Some(item) = self.running.next(), if !self.running.is_empty() => Wake::Operation(item),
+                _ = &mut init_deadline, if self.context.is_none() => Wake::InitTimeout,
+                _ = keep_alive.tick() => Wake::KeepAlive,
+                _ = shutdown.notified() => Wake::Shutdown,
+            };
+            let step = match wake {
+                Wake::Client(message) => match message {
+                    Some(Ok(Message::Text(text))) => self.on_text(&text).await,
+                    Some(Ok(Message::Binary(_))) => {
+                        Err(Close(4400, "messages are JSON text, not binary".into()))
                     }
-                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                        if self.session.pong(&bytes).await.is_err() {
-                            break None;
-                        }
+                    // The codec answers pings itself.
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Ok(()),
+                    Some(Ok(Message::Close(_))) | None => break None,
+                    Some(Err(SocketError::Capacity(error))) => Err(Close(1009, error.to_string())),
+                    Some(Err(SocketError::Protocol(error))) => {
+                        Err(Close(4400, format!("invalid frame: {error}")))
                     }
-                    Some(Ok(AggregatedMessage::Binary(_))) => {
-                        break Some(Close(4400, "messages are JSON text, not binary".into()));
-                    }
-                    Some(Ok(AggregatedMessage::Pong(_))) => {}
-                    Some(Ok(AggregatedMessage::Close(_))) | None => break None,
-                    Some(Err(error)) => break Some(Close(4400, format!("invalid frame: {error}"))),
+                    Some(Err(_)) => break None,
                 },
-                _ = &mut init_deadline, if self.context.is_none() => {
-                    break Some(Close(4408, "Connection initialisation timeout".into()));
+                Wake::Opened(opened) => self.on_opened(opened).await,
+                Wake::Operation((id, Some(body))) => self.send_next(&id, &body).await,
+                Wake::Operation((id, None)) => {
+                    self.operations.remove(&*id);
+                    let id = Value::String(id.to_string());
+                    self.send_text(format!("{{\"id\":{id},\"type\":\"complete\"}}"))
+                        .await
                 }
-                _ = keep_alive.tick() => {
+                Wake::InitTimeout => Err(Close(4408, "Connection initialisation timeout".into())),
+                Wake::KeepAlive => {
                     let beat = match (self.protocol, self.context.is_some()) {
                         (Protocol::Modern, _) => Some(r#"{"type":"ping"}"#),
                         (Protocol::Legacy, true) => Some(r#"{"type":"ka"}"#),
                         (Protocol::Legacy, false) => None,
                     };
-                    if let Some(beat) = beat {
-                        match tokio::time::timeout(SLOW_CONSUMER, self.session.text(beat)).await {
-                            Ok(Ok(())) => {}
-                            Ok(Err(_)) => break None,
-                            Err(_) => break Some(too_slow()),
-                        }
+                    match beat {
+                        Some(beat) => self.send_text(beat.to_string()).await,
+                        None => Ok(()),
                     }
                 }
-                Some(end) = finished.recv() => match end {
-                    OperationEnd::Finished(id) => {
-                        if self.operations.get(&id).is_some_and(|task| task.is_finished()) {
-                            self.operations.remove(&id);
-                        }
-                    }
-                    OperationEnd::TooSlow => break Some(too_slow()),
-                },
+                Wake::Shutdown => Err(Close(
+                    1001,
+                    "the hub is shutting down; reconnect and resume from your last cursor".into(),
+                )),
+            };
+            if let Err(close) = step {
+                break Some(close);
             }
         };
-        for (_, task) in self.operations.drain() {
-            task.abort();
+        for (_, operation) in self.operations.drain() {
+            operation.abort();
         }
-        let reason = outcome.map(|Close(code, description)| CloseReason {
-            code: CloseCode::Other(code),
-            description: Some(description),
+        drop(std::mem::take(&mut self.running));
+        drop(std::mem::take(&mut self.opening));
+        let frame = outcome.map(|Close(code, reason)| CloseFrame {
+            code: CloseCode::from(code),
+            reason: close_reason(reason).into(),
         });
         // A client that reads nothing cannot take even the close frame: give
-        // up on it after a while, dropping the connection and its buffers.
-        let _ = tokio::time::timeout(SLOW_CONSUMER, self.session.close(reason)).await;
+        // up on it after a while, dropping the connection. One that does
+        // answers the close, and only then is the socket closed.
+        let socket = &mut self.socket;
+        let _ = tokio::time::timeout(SLOW_CONSUMER, async move {
+            if socket.close(frame).await.is_ok() {
+                while let Some(Ok(_)) = socket.next().await {}
+            }
+        })
+        .await;
+    }
+
+    /// Writes one message, waiting at most [`SLOW_CONSUMER`] for room.
+    async fn send_text(&mut self, text: String) -> Result<(), Close> {
+        match tokio::time::timeout(SLOW_CONSUMER, self.socket.send(Message::text(text))).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Close(1000, "closed".into())),
+            Err(_) => Err(too_slow()),
+        }
+    }
+
+    /// An operation's next response, framed without re-encoding its JSON.
+    async fn send_next(&mut self, id: &str, body: &ResponseBody) -> Result<(), Close> {
+        let id = Value::String(id.to_string()).to_string();
+        let mut text = String::with_capacity(body.json.len() + id.len() + 32);
+        text.push_str("{\"id\":");
+        text.push_str(&id);
+        text.push_str(",\"type\":\"");
+        text.push_str(self.protocol.next_type());
+        text.push_str("\",\"payload\":");
+        text.push_str(&String::from_utf8_lossy(&body.json));
+        text.push('}');
+        self.send_text(text).await
     }
 
     async fn send(&mut self, message: Value) -> Result<(), Close> {
-        self.session
-            .text(message.to_string())
-            .await
-            .map_err(|_| Close(1000, "closed".into()))
+        self.send_text(message.to_string()).await
     }
 
     /// One client message; `Err` closes the connection.
-    async fn on_text(
-        &mut self,
-        text: &str,
-        finished: &mpsc::UnboundedSender<OperationEnd>,
-    ) -> Result<(), Close> {
+    async fn on_text(&mut self, text: &str) -> Result<(), Close> {
         let message: Value = serde_json::from_str(text)
             .map_err(|e| Close(4400, format!("the message is not JSON: {e}")))?;
         let kind = message.get("type").and_then(Value::as_str).unwrap_or("");
@@ -246,12 +293,11 @@ impl Connection {
                         .refuse(None, "the message has no id", ErrorCode::BadUserInput, 4400)
                         .await;
                 };
-                self.on_subscribe(id, message.get("payload"), finished)
-                    .await
+                self.on_subscribe(id, message.get("payload")).await
             }
             (Protocol::Modern, "complete") | (Protocol::Legacy, "stop") => {
-                if let Some(task) = id.and_then(|id| self.operations.remove(&id)) {
-                    task.abort();
+                if let Some(operation) = id.and_then(|id| self.operations.remove(&id)) {
+                    operation.abort();
                 }
                 Ok(())
             }
@@ -340,22 +386,13 @@ impl Connection {
         }
     }
 
-    async fn on_subscribe(
-        &mut self,
-        id: String,
-        payload: Option<&Value>,
-        finished: &mpsc::UnboundedSender<OperationEnd>,
-    ) -> Result<(), Close> {
+    async fn on_subscribe(&mut self, id: String, payload: Option<&Value>) -> Result<(), Close> {
         let Some(context) = self.context.clone() else {
             return self
                 .refuse(Some(id), "Unauthorized", ErrorCode::Unauthenticated, 4401)
                 .await;
         };
-        if self
-            .operations
-            .get(&id)
-            .is_some_and(|task| !task.is_finished())
-        {
+        if self.operations.contains_key(&id) {
             return self
                 .refuse(
                     Some(id.clone()),
@@ -365,7 +402,6 @@ impl Connection {
                 )
                 .await;
         }
-        self.operations.retain(|_, task| !task.is_finished());
         let protocol = self.protocol;
         let refused = |errors: Vec<GraphQLError>| refusal(protocol, &id, errors);
         if self.operations.len() >= MAX_PER_CONNECTION {
@@ -422,51 +458,55 @@ impl Connection {
                 )]))
                 .await;
         };
-        let task_id_for_errors = id.clone();
         let context = RequestContext {
-            request_id: std::sync::Arc::from(uuid::Uuid::now_v7().to_string()),
+            request_id: Arc::from(uuid::Uuid::now_v7().to_string()),
             ..context
         };
-        let mut session = self.session.clone();
-        let finished = finished.clone();
-        let task_id = id.clone();
-        let refused =
-            move |errors: Vec<GraphQLError>| refusal(protocol, &task_id_for_errors, errors);
-        let task = actix_web::rt::spawn(async move {
-            let _place = place;
-            let id_json = Value::String(task_id.clone()).to_string();
+        let (handle, registration) = AbortHandle::new_pair();
+        self.operations.insert(id.clone(), handle);
+        let open = async move {
             match gateway.subscribe(request, context).await {
-                Err(GraphQLResponse { errors, .. }) => {
-                    let _ = session.text(refused(errors).to_string()).await;
-                }
-                Ok(mut responses) => {
-                    while let Some(body) = responses.next().await {
-                        let mut text = String::with_capacity(body.json.len() + 48);
-                        text.push_str("{\"id\":");
-                        text.push_str(&id_json);
-                        text.push_str(",\"type\":\"");
-                        text.push_str(protocol.next_type());
-                        text.push_str("\",\"payload\":");
-                        text.push_str(&String::from_utf8_lossy(&body.json));
-                        text.push('}');
-                        match tokio::time::timeout(SLOW_CONSUMER, session.text(text)).await {
-                            Ok(Ok(())) => {}
-                            Ok(Err(_)) => return,
-                            // The connection closes it, with every other operation.
-                            Err(_) => {
-                                let _ = finished.send(OperationEnd::TooSlow);
-                                return;
-                            }
-                        }
-                    }
-                    let complete = format!("{{\"id\":{id_json},\"type\":\"complete\"}}");
-                    let _ = session.text(complete).await;
-                }
+                Ok(responses) => Ok((responses, place)),
+                Err(GraphQLResponse { errors, .. }) => Err(errors),
             }
-            let _ = finished.send(OperationEnd::Finished(task_id));
-        });
-        self.operations.insert(id, task);
+        };
+        self.opening.push(
+            Abortable::new(open, registration)
+                .map(move |outcome| Opened { id, outcome })
+                .boxed(),
+        );
         Ok(())
+    }
+
+    /// An operation's subscription opened (its responses now flow) or was
+    /// refused.
+    async fn on_opened(&mut self, Opened { id, outcome }: Opened) -> Result<(), Close> {
+        match outcome {
+            // The client completed it while it was opening.
+            Err(Aborted) => Ok(()),
+            Ok(Err(errors)) => {
+                self.operations.remove(&id);
+                let refused = refusal(self.protocol, &id, errors);
+                self.send(refused).await
+            }
+            Ok(Ok((responses, place))) => {
+                let (handle, registration) = AbortHandle::new_pair();
+                let id: Arc<str> = Arc::from(id);
+                self.operations.insert(id.to_string(), handle);
+                let ended = id.clone();
+                let tagged = responses
+                    .map(move |body| (id.clone(), Some(body)))
+                    // The place is given back when the operation ends, or
+                    // with the stream when it is completed or the client goes.
+                    .chain(stream::once(async move {
+                        drop(place);
+                        (ended, None)
+                    }));
+                self.running
+                    .push(Abortable::new(tagged, registration).boxed());
+                Ok(())
+            }
+        }
     }
 }
 
@@ -481,4 +521,16 @@ fn refusal(protocol: Protocol, id: &str, errors: Vec<GraphQLError>) -> Value {
             .unwrap_or(Value::Null),
     };
     serde_json::json!({ "id": id, "type": "error", "payload": payload })
+}
+
+/// `reason` cut to what a close frame may carry, at a character boundary.
+fn close_reason(mut reason: String) -> String {
+    if reason.len() > MAX_CLOSE_REASON_BYTES {
+        let mut end = MAX_CLOSE_REASON_BYTES;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+    }
+    reason
 }

@@ -1,5 +1,6 @@
 //! The actix-web application: `/graphql` (POST and GET, GraphQL over HTTP;
-//! WebSocket, Server-Sent Events and multipart HTTP for subscriptions),
+//! Server-Sent Events and multipart HTTP for subscriptions; WebSocket
+//! handshakes reach [`serve_upgrade`] before the application),
 //! `/graphql/stream` (graphql-sse), GraphiQL for browsers, `/health`,
 //! `/ready`, Prometheus `/metrics`, the ledger's `/ledger/checkpoint` and
 //! tiles, and the ledger explorer at `/ledger`.
@@ -18,6 +19,7 @@ mod metrics;
 mod multipart;
 mod sse;
 mod subscription_limits;
+mod upgrade;
 
 use std::sync::Arc;
 
@@ -40,6 +42,7 @@ pub use graphiql::GraphiqlSettings;
 pub use graphql::Refusal;
 pub use sse::SseStreams;
 pub use subscription_limits::SubscriptionLimits;
+pub use upgrade::serve as serve_upgrade;
 
 /// What the HTTP handlers share.
 pub struct HttpState {
@@ -212,17 +215,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<HttpState>) {
         .service(
             web::resource("/graphql")
                 .route(web::post().to(graphql::post))
-                .route(
-                    web::get()
-                        .guard(actix_web::guard::fn_guard(|ctx| {
-                            ctx.head()
-                                .headers()
-                                .get(header::UPGRADE)
-                                .and_then(|v| v.to_str().ok())
-                                .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
-                        }))
-                        .to(graphql_ws::upgrade),
-                )
                 .route(
                     web::get()
                         .guard(actix_web::guard::fn_guard(|ctx| {
