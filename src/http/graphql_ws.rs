@@ -86,9 +86,16 @@ pub(super) fn socket_config() -> WebSocketConfig {
 
 type Socket = WebSocketStream<TcpStream>;
 
+/// An operation's id, and the same as JSON text, encoded once for every
+/// message that names it.
+struct OperationId {
+    id: String,
+    json: String,
+}
+
 /// What an operation's stream yields on its connection: its id with the
 /// next response, or with `None` when it has ended.
-type OperationItem = (Arc<str>, Option<ResponseBody>);
+type OperationItem = (Arc<OperationId>, Option<ResponseBody>);
 
 /// An operation whose subscription was being opened.
 struct Opened {
@@ -192,12 +199,11 @@ impl Connection {
                     Some(Err(_)) => break None,
                 },
                 Wake::Opened(opened) => self.on_opened(opened).await,
-                Wake::Operation((id, Some(body))) => self.send_next(&id, &body).await,
+                Wake::Operation((id, Some(body))) => self.send_next(&id.json, &body).await,
                 Wake::Operation((id, None)) => {
-                    self.operations.remove(&*id);
-                    let id = Value::String(id.to_string());
-                    self.send_text(format!("{{\"id\":{id},\"type\":\"complete\"}}"))
-                        .await
+                    self.operations.remove(&id.id);
+                    let complete = format!("{{\"id\":{},\"type\":\"complete\"}}", id.json);
+                    self.send_text(complete).await
                 }
                 Wake::InitTimeout => Err(Close(4408, "Connection initialisation timeout".into())),
                 Wake::KeepAlive => {
@@ -220,9 +226,8 @@ impl Connection {
                 break Some(close);
             }
         };
-        for (_, operation) in self.operations.drain() {
-            operation.abort();
-        }
+        // Ending the operations now gives back their places and leaves
+        // their shared runs before the close handshake's wait.
         drop(std::mem::take(&mut self.running));
         drop(std::mem::take(&mut self.opening));
         let frame = outcome.map(|Close(code, reason)| CloseFrame {
@@ -251,11 +256,10 @@ impl Connection {
     }
 
     /// An operation's next response, framed without re-encoding its JSON.
-    async fn send_next(&mut self, id: &str, body: &ResponseBody) -> Result<(), Close> {
-        let id = Value::String(id.to_string()).to_string();
-        let mut text = String::with_capacity(body.json.len() + id.len() + 32);
+    async fn send_next(&mut self, id_json: &str, body: &ResponseBody) -> Result<(), Close> {
+        let mut text = String::with_capacity(body.json.len() + id_json.len() + 32);
         text.push_str("{\"id\":");
-        text.push_str(&id);
+        text.push_str(id_json);
         text.push_str(",\"type\":\"");
         text.push_str(self.protocol.next_type());
         text.push_str("\",\"payload\":");
@@ -491,8 +495,9 @@ impl Connection {
             }
             Ok(Ok((responses, place))) => {
                 let (handle, registration) = AbortHandle::new_pair();
-                let id: Arc<str> = Arc::from(id);
-                self.operations.insert(id.to_string(), handle);
+                self.operations.insert(id.clone(), handle);
+                let json = Value::String(id.clone()).to_string();
+                let id = Arc::new(OperationId { id, json });
                 let ended = id.clone();
                 let tagged = responses
                     .map(move |body| (id.clone(), Some(body)))

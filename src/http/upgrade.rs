@@ -24,6 +24,7 @@ use tokio_tungstenite::WebSocketStream;
 use super::graphql_ws::{self, Protocol};
 use super::HttpState;
 use crate::error_code::ErrorCode;
+use crate::gateway::{GraphQLError, GraphQLResponse, ResponseBody};
 
 /// Why a WebSocket handshake is refused.
 struct Refusal {
@@ -77,7 +78,6 @@ pub async fn serve(
             Some(graphql_ws::socket_config()),
         )
         .await;
-        let request = request;
         graphql_ws::Connection::new(
             protocol,
             socket,
@@ -86,6 +86,7 @@ pub async fn serve(
             request.peer_addr(),
         )
     };
+    drop(request);
     connection.run(shutdown).await;
     Ok(())
 }
@@ -163,13 +164,9 @@ fn chosen_protocol(headers: &HeaderMap) -> Option<Protocol> {
 
 /// Answers a refused handshake with a GraphQL error body and closes.
 async fn answer(framed: &mut Framed<TcpStream, h1::Codec>, refusal: Refusal) {
-    let body = Bytes::from(
-        serde_json::json!({ "errors": [{
-            "message": refusal.message,
-            "extensions": { "code": ErrorCode::BadUserInput.as_str() },
-        }]})
-        .to_string(),
-    );
+    let refused =
+        GraphQLResponse::request_error(GraphQLError::new(refusal.message, ErrorCode::BadUserInput));
+    let body = Bytes::from(ResponseBody::of(&refused).json);
     let mut response = Response::build(refusal.status);
     response
         .force_close()
